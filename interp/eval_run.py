@@ -1,0 +1,56 @@
+"""`interp eval`: evaluate a task on a model and write the run folder."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from interp.evaluation import evaluate, summarize
+from interp.errors import UsageError
+from interp.models.embedded import DEFAULT_MODEL
+from interp.models.loading import ModelSpec, load_model
+from interp.results import write_json, write_parquet
+from interp.tasks import build_task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """Everything that defines one evaluation run (written to ``config.json``)."""
+
+    out: str
+    model: str = DEFAULT_MODEL
+    checkpoint: str | None = None
+    task: str = "factual"
+    n: int | None = None
+    seed: int = 0
+    batch_size: int = 32
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.n is not None and self.n < 1:
+            raise UsageError(f"--n must be >= 1, got {self.n}")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
+        ModelSpec.parse(self.model, self.checkpoint)  # fail fast on a bad model or checkpoint
+
+
+def run_eval(config: EvalRun) -> dict[str, Any]:
+    """Evaluate, then write config.json, results.parquet, summary.json and the scatter plot."""
+    from interp.plots import p_the_vs_p_answer
+
+    model = load_model(config.model, config.checkpoint, device=config.device)
+    prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed)
+    if prompt_set.n_skipped:
+        log.info("%s: skipped %d (%s)", prompt_set.task, prompt_set.n_skipped, prompt_set.skipped)
+    frame = evaluate(model, prompt_set, batch_size=config.batch_size)
+    summary = summarize(frame, prompt_set.n_skipped)
+    out = Path(config.out)
+    write_json(out / "config.json", {**config.__dict__, "model_display": model.spec.display, "skipped": prompt_set.skipped})
+    write_parquet(out / "results.parquet", frame)
+    write_json(out / "summary.json", summary)
+    p_the_vs_p_answer(frame, out / "p_the_vs_p_answer.png", title=f"{model.spec.display} · {prompt_set.task} (n={len(frame)})")
+    return summary

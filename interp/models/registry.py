@@ -1,0 +1,134 @@
+"""Architecture registry: where each family keeps its blocks and raw MLP / attention weights.
+
+One entry per Hugging Face ``model_type``; no model-type ``if`` chains elsewhere. Paths are
+relative to the raw Hugging Face model (``bridge.original_model``), so edits act on the
+weights the forward pass really uses (the bridge is booted without LayerNorm folding or
+weight centring).
+
+A :class:`WeightRef` names one matrix. ``layout`` says how the stored tensor maps onto the
+mathematical ``(out_features, in_features)`` matrix: ``"out_in"`` for ``nn.Linear``,
+``"in_out"`` for GPT-2's ``Conv1D`` (stored transposed). Fused projections (GPT-2's
+``c_attn``, GPT-NeoX's ``query_key_value``) name a ``fused`` scheme and the part they take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from interp.errors import UsageError
+
+Layout = Literal["out_in", "in_out"]
+Fused = Literal["none", "concat", "per_head"]
+
+MLP_MATRICES = ("mlp_in", "mlp_gate", "mlp_out")
+ATTN_MATRICES = ("attn_q", "attn_k", "attn_v", "attn_o")
+
+
+@dataclass(frozen=True)
+class WeightRef:
+    """One weight matrix inside a block, relative to that block's module."""
+
+    path: str  # e.g. "mlp.c_fc.weight"
+    layout: Layout = "out_in"
+    fused: Fused = "none"  # "concat": [q; k; v] blocks; "per_head": (heads, 3, head_dim) interleaved
+    part: int = 0  # which of the fused parts (0 = q, 1 = k, 2 = v)
+    n_parts: int = 1
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """What ``interp`` needs to know about one architecture family."""
+
+    model_type: str
+    family: str  # human name
+    blocks_path: str  # the ModuleList of blocks in the raw HF model
+    prepend_bos: bool  # default BOS policy (embedded models may override)
+    matrices: dict[str, WeightRef] = field(default_factory=dict)
+
+    @property
+    def matrix_names(self) -> tuple[str, ...]:
+        return tuple(self.matrices)
+
+    def ref(self, matrix: str) -> WeightRef:
+        if matrix not in self.matrices:
+            raise UsageError(
+                f"matrix {matrix!r} does not exist in {self.family} models; "
+                f"choose from {', '.join(self.matrices)}"
+            )
+        return self.matrices[matrix]
+
+
+def _qkv(path: str, layout: Layout, fused: Fused) -> dict[str, WeightRef]:
+    return {
+        name: WeightRef(path, layout=layout, fused=fused, part=i, n_parts=3)
+        for i, name in enumerate(("attn_q", "attn_k", "attn_v"))
+    }
+
+
+ARCHITECTURES: dict[str, ArchSpec] = {
+    "gpt2": ArchSpec(
+        model_type="gpt2",
+        family="GPT-2",
+        blocks_path="transformer.h",
+        prepend_bos=True,
+        matrices={
+            "mlp_in": WeightRef("mlp.c_fc.weight", layout="in_out"),
+            "mlp_out": WeightRef("mlp.c_proj.weight", layout="in_out"),
+            **_qkv("attn.c_attn.weight", "in_out", "concat"),
+            "attn_o": WeightRef("attn.c_proj.weight", layout="in_out"),
+        },
+    ),
+    "gpt_neox": ArchSpec(
+        model_type="gpt_neox",
+        family="GPT-NeoX (Pythia)",
+        blocks_path="gpt_neox.layers",
+        prepend_bos=True,
+        matrices={
+            "mlp_in": WeightRef("mlp.dense_h_to_4h.weight"),
+            "mlp_out": WeightRef("mlp.dense_4h_to_h.weight"),
+            **_qkv("attention.query_key_value.weight", "out_in", "per_head"),
+            "attn_o": WeightRef("attention.dense.weight"),
+        },
+    ),
+    "llama": ArchSpec(
+        model_type="llama",
+        family="Llama",
+        blocks_path="model.layers",
+        prepend_bos=True,
+        matrices={
+            "mlp_in": WeightRef("mlp.up_proj.weight"),
+            "mlp_gate": WeightRef("mlp.gate_proj.weight"),
+            "mlp_out": WeightRef("mlp.down_proj.weight"),
+            "attn_q": WeightRef("self_attn.q_proj.weight"),
+            "attn_k": WeightRef("self_attn.k_proj.weight"),
+            "attn_v": WeightRef("self_attn.v_proj.weight"),
+            "attn_o": WeightRef("self_attn.o_proj.weight"),
+        },
+    ),
+    "gemma3_text": ArchSpec(
+        model_type="gemma3_text",
+        family="Gemma 3",
+        blocks_path="model.layers",
+        prepend_bos=True,
+        matrices={
+            "mlp_in": WeightRef("mlp.up_proj.weight"),
+            "mlp_gate": WeightRef("mlp.gate_proj.weight"),
+            "mlp_out": WeightRef("mlp.down_proj.weight"),
+            "attn_q": WeightRef("self_attn.q_proj.weight"),
+            "attn_k": WeightRef("self_attn.k_proj.weight"),
+            "attn_v": WeightRef("self_attn.v_proj.weight"),
+            "attn_o": WeightRef("self_attn.o_proj.weight"),
+        },
+    ),
+}
+
+
+def arch_for(model_type: str) -> ArchSpec:
+    """The registry entry for a Hugging Face ``model_type``."""
+    if model_type not in ARCHITECTURES:
+        raise UsageError(
+            f"architecture {model_type!r} is not in interp's registry; "
+            f"supported: {', '.join(ARCHITECTURES)}"
+        )
+    return ARCHITECTURES[model_type]

@@ -1,0 +1,27 @@
+"""Top next-token predictions after one prompt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from interp.forward import last_logits, make_batches
+from interp.models.loading import HookedModel
+
+
+@dataclass(frozen=True)
+class Prediction:
+    rank: int
+    token: str
+    token_id: int
+    probability: float
+
+
+def top_tokens(model: HookedModel, prompt: str, k: int = 10) -> list[Prediction]:
+    """The ``k`` most likely next tokens after ``prompt`` (the model's BOS policy applied)."""
+    (batch,) = make_batches(model, [prompt], batch_size=1)
+    probs = last_logits(model, batch)[0].float().softmax(dim=-1)
+    values, ids = probs.topk(min(k, probs.shape[-1]))
+    return [
+        Prediction(rank=i + 1, token=model.tokenizer.decode(int(t)), token_id=int(t), probability=float(v))
+        for i, (v, t) in enumerate(zip(values.tolist(), ids.tolist()))
+    ]

@@ -1,0 +1,96 @@
+"""Shared fixtures: tiny random models (GPT-2, GPT-NeoX, Llama) with an offline tokenizer,
+a fake Hugging Face hub cache of Pythia-named checkpoints, and seeded RNGs.
+
+The hub is switched off and pointed at a per-session temporary cache *before* any
+Hugging Face library is imported, so no test can touch the network or the user's cache.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="interp-tests-"))
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_CACHE"] = str(_SESSION_TMP / "hub")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from interp.models.tiny import TINY_ARCHS, TinyConfig, build_tokenizer, make_tiny_model  # noqa: E402
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001
+    shutil.rmtree(_SESSION_TMP, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    """Every test starts from the same RNG state."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    """The offline byte-level BPE tokenizer the tiny models use."""
+    return build_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dirs(tiny_tokenizer) -> dict[str, Path]:
+    """One tiny random model folder per architecture (gpt2, gpt-neox, llama)."""
+    root = _SESSION_TMP / "tiny"
+    return {arch: make_tiny_model(root / arch, TinyConfig(arch=arch), tiny_tokenizer) for arch in TINY_ARCHS}
+
+
+@pytest.fixture(scope="session", params=TINY_ARCHS)
+def tiny_model(request, tiny_model_dirs):
+    """A loaded tiny HookedModel, once per architecture (shared across tests: don't leave it edited)."""
+    from interp.models.loading import load_model
+
+    return load_model(str(tiny_model_dirs[request.param]), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tiny_model_dirs):
+    from interp.models.loading import load_model
+
+    return load_model(str(tiny_model_dirs["gpt2"]), device="cpu")
+
+
+def make_fake_hub_repo(name: str, steps: list[int], tokenizer, arch: str = "gpt-neox") -> dict[int, str]:
+    """Lay out ``models--ORG--NAME/refs/step{N}`` -> ``snapshots/<hash>/`` in the session's hub cache.
+
+    Each step gets its own tiny random model (seeded by the step), so tests can tell which
+    revision was loaded. Returns the snapshot hash of each step.
+    """
+    repo = Path(os.environ["HF_HUB_CACHE"]) / ("models--" + name.replace("/", "--"))
+    hashes = {}
+    for step in steps:
+        commit = f"{abs(hash((name, step))) % (1 << 40):010x}".ljust(40, "0")
+        snapshot = repo / "snapshots" / commit
+        if not (snapshot / "config.json").exists():
+            make_tiny_model(snapshot, TinyConfig(arch=arch, seed=1000 + step), tokenizer)
+        (repo / "refs").mkdir(parents=True, exist_ok=True)
+        (repo / "refs" / f"step{step}").write_text(commit)
+        hashes[step] = commit
+    (repo / "refs" / "main").write_text(hashes[max(steps)])
+    return hashes
+
+
+@pytest.fixture(scope="session")
+def fake_pythia(tiny_tokenizer) -> str:
+    """``EleutherAI/pythia-14m`` with revisions step0, step1, step2, step4, step1000, resolvable offline."""
+    name = "EleutherAI/pythia-14m"
+    make_fake_hub_repo(name, [0, 1, 2, 4, 1000], tiny_tokenizer)
+    return name
