@@ -13,11 +13,33 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
 from interp.errors import UsageError
 from interp.models.embedded import DEFAULT_MODEL
 
+try:  # typer >= 0.20 vendors click
+    from typer._click.exceptions import UsageError as _ParseError
+except ImportError:  # pragma: no cover - older typer on upstream click
+    from click.exceptions import UsageError as _ParseError
+
+
+class _OneLineErrors(TyperGroup):
+    """Turns user errors, ours and the option parser's, into one stderr line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UsageError as err:
+            message = str(err)
+        except _ParseError as err:
+            message = err.format_message()
+        typer.echo(f"error: {' '.join(message.split())}", err=True)
+        raise typer.Exit(2)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="interp",
     help="Mechanistic-interpretability toolkit: hooked models, tasks, LASER, checkpoint sweeps, toy models.",
     no_args_is_help=True,

@@ -44,8 +44,6 @@ def run_eval(config: EvalRun) -> dict[str, Any]:
 
     model = load_model(config.model, config.checkpoint, device=config.device)
     prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed)
-    if prompt_set.n_skipped:
-        log.info("%s: skipped %d (%s)", prompt_set.task, prompt_set.n_skipped, prompt_set.skipped)
     frame = evaluate(model, prompt_set, batch_size=config.batch_size)
     summary = summarize(frame, prompt_set.n_skipped)
     out = Path(config.out)

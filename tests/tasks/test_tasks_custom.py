@@ -1,0 +1,86 @@
+"""prompts:FILE: the user's jsonl, its skips, and a one-line error per malformed line."""
+
+from __future__ import annotations
+
+import pytest
+
+from interp.errors import UsageError
+from interp.tasks import build_task
+
+GOOD = [
+    '{"prompt": "Madrid is located in", "answer": " Spain", "distractors": [" the", " Qzxwvyk"]}',
+    "",
+    '{"prompt": "Paris is located in", "answer": " France"}',
+    '{"prompt": "Zqx is located in", "answer": " Qzxwvyk", "distractors": [" the"]}',
+    '{"prompt": "Rome is located in", "answer": " Italy", "distractors": []}',
+]
+
+
+def _write(tmp_path, lines):
+    path = tmp_path / "mine.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_happy_path(prompt_tokenizer, tmp_path):
+    tok = prompt_tokenizer
+    assert tok.single_token_id(" Qzxwvyk") is None
+    path = _write(tmp_path, GOOD)
+    got = build_task(f"prompts:{path}", tok)
+    assert got.task == f"prompts:{path}"
+    assert got.prompts == ("Madrid is located in", "Paris is located in", "Rome is located in")
+    assert got.answer_ids == tuple(tok.single_token_id(a) for a in (" Spain", " France", " Italy"))
+    assert got.distractor_ids == ((tok.single_token_id(" the"),), (), ())
+    assert got.columns == {"line": (1, 3, 5)}  # blank line 2 skipped, numbering kept
+    assert got.skipped == {"multi_token_answer": 1, "multi_token_distractor": 1}
+    assert got.n_skipped == 1
+
+
+def test_subset_and_example_file(prompt_tokenizer):
+    full = build_task("prompts:examples/capitals.jsonl", prompt_tokenizer)  # resolved under prompts/
+    assert len(full) >= 1
+    part = build_task("prompts:examples/capitals.jsonl", prompt_tokenizer, n=1, seed=0)
+    assert len(part) == 1 and part.prompts[0] in full.prompts
+
+
+@pytest.mark.parametrize(
+    "bad_line, message",
+    [
+        ('{"prompt": "Madrid is located in", "answer": " Spain"', "invalid JSON"),
+        ('["Madrid is located in", " Spain"]', "expected a JSON object"),
+        ('{"answer": " Spain"}', 'missing "prompt"'),
+        ('{"prompt": "Madrid is located in"}', 'missing "answer"'),
+        ('{"prompt": "Madrid is located in", "answer": 3}', '"answer" must be a string'),
+        ('{"prompt": 7, "answer": " Spain"}', '"prompt" must be a string'),
+        ('{"prompt": "Madrid is located in", "answer": ""}', '"answer" is empty'),
+        ('{"prompt": "Madrid is located in ", "answer": "Spain"}', "prompt ends with whitespace"),
+        ('{"prompt": "Madrid is located in", "answer": " Spain", "distractors": " the"}', '"distractors" must be a list'),
+        ('{"prompt": "Madrid is located in", "answers": " Spain"}', "unknown key"),
+    ],
+)
+def test_malformed_line_names_file_and_line(prompt_tokenizer, tmp_path, bad_line, message):
+    path = _write(tmp_path, [GOOD[0], GOOD[2], bad_line])
+    with pytest.raises(UsageError, match=message) as err:
+        build_task(f"prompts:{path}", prompt_tokenizer)
+    assert str(err.value.message).startswith(f"{path}:3:")
+    assert "\n" not in err.value.message
+
+
+def test_missing_and_empty_files(prompt_tokenizer, tmp_path):
+    with pytest.raises(UsageError, match="not found"):
+        build_task(f"prompts:{tmp_path / 'nope.jsonl'}", prompt_tokenizer)
+    with pytest.raises(UsageError, match="has no prompts"):
+        build_task(f"prompts:{_write(tmp_path, [''])}", prompt_tokenizer)
+    with pytest.raises(UsageError, match="needs a file name"):
+        build_task("prompts:", prompt_tokenizer)
+
+
+def test_all_answers_multi_token_is_an_error(prompt_tokenizer, tmp_path):
+    path = _write(tmp_path, ['{"prompt": "Zqx is located in", "answer": " Qzxwvyk"}'])
+    with pytest.raises(UsageError, match="no answer .* single token"):
+        build_task(f"prompts:{path}", prompt_tokenizer)
+
+
+def test_unknown_task(prompt_tokenizer):
+    with pytest.raises(UsageError, match=r"unknown task 'iio'; choose from ioi, factual, prompts:FILE"):
+        build_task("iio", prompt_tokenizer)

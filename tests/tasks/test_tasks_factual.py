@@ -1,0 +1,62 @@
+"""Factual task: multi-token answers skipped and counted, seeded subsets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from interp.errors import UsageError
+from interp.tasks import build_task
+from interp.tasks.factual import load_facts
+
+
+@pytest.fixture(scope="module")
+def factual(prompt_tokenizer):
+    return build_task("factual", prompt_tokenizer)
+
+
+def test_skips_and_counts_multi_token_answers(factual, prompt_tokenizer):
+    facts = load_facts()
+    multi = [f for f in facts if prompt_tokenizer.single_token_id(f["answer"]) is None]
+    assert factual.skipped == {"multi_token_answer": len(multi)}
+    assert factual.n_skipped == len(multi)
+    assert len(factual) + len(multi) == len(facts)
+    for answer, answer_id in zip(factual.answers, factual.answer_ids):
+        assert prompt_tokenizer.single_token_id(answer) == answer_id
+    assert set(factual.columns) == {"relation", "subject"}
+    assert factual.distractor_ids == tuple(() for _ in factual.prompts)
+
+
+def test_counted_in_a_controlled_file(prompt_tokenizer, tmp_path, monkeypatch):
+    rows = [
+        {"relation": "located_in", "subject": "Madrid", "prompt": "Madrid is located in", "answer": " Spain"},
+        {"relation": "located_in", "subject": "Zqx", "prompt": "Zqx is located in", "answer": " Qzxwvyk"},
+        {"relation": "capital_of", "subject": "Spain", "prompt": "The capital of Spain is", "answer": " Madrid"},
+    ]
+    (tmp_path / "factual").mkdir()
+    (tmp_path / "factual" / "facts.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    monkeypatch.setenv("INTERP_PROMPTS", str(tmp_path))
+    assert prompt_tokenizer.single_token_id(" Qzxwvyk") is None
+    got = build_task("factual", prompt_tokenizer)
+    assert got.skipped["multi_token_answer"] >= 1 and "Zqx" not in got.columns["subject"]
+    assert len(got) + got.n_skipped == 3
+
+
+def test_malformed_facts_file_names_the_line(prompt_tokenizer, tmp_path, monkeypatch):
+    (tmp_path / "factual").mkdir()
+    good = '{"relation": "r", "subject": "s", "prompt": "p", "answer": " Spain"}'
+    (tmp_path / "factual" / "facts.jsonl").write_text(good + '\n{"relation": "r", "prompt": "p", "answer": " a"}\n')
+    monkeypatch.setenv("INTERP_PROMPTS", str(tmp_path))
+    with pytest.raises(UsageError, match=r"facts.jsonl:2: missing \"subject\""):
+        build_task("factual", prompt_tokenizer)
+
+
+def test_seeded_subset(factual, prompt_tokenizer):
+    a = build_task("factual", prompt_tokenizer, n=20, seed=5)
+    assert len(a) == 20
+    assert a == build_task("factual", prompt_tokenizer, n=20, seed=5)
+    assert a.prompts != build_task("factual", prompt_tokenizer, n=20, seed=6).prompts
+    assert set(a.prompts) <= set(factual.prompts)
+    assert a.skipped == factual.skipped
+    assert len(build_task("factual", prompt_tokenizer, n=10_000)) == len(factual)
