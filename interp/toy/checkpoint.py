@@ -1,0 +1,129 @@
+"""The toy checkpoint format, shared with the checkpoint sweep.
+
+A run directory ``RUN/`` holds ``RUN/config.json`` (the full :class:`RunConfig` with
+``"format": "interp-toy"``), ``RUN/metrics.jsonl`` and one ``RUN/step{N}/`` folder per saved
+step, each with ``config.json`` (the same config plus ``"step": N``) and ``model.safetensors``
+(every parameter, frozen ones included). Steps are log-spaced: 0, 1, 2, 4, 8, ... and the last.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from interp.errors import UsageError
+from interp.toy.configs import FORMAT, RunConfig
+from interp.toy.model import ToyTransformer
+
+STEP_DIR = re.compile(r"^step(\d+)$")
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+def checkpoint_steps(steps: int) -> list[int]:
+    """0, 1, 2, 4, ... (powers of two below ``steps``) and ``steps`` itself."""
+    out = [0]
+    s = 1
+    while s < steps:
+        out.append(s)
+        s *= 2
+    if steps > 0:
+        out.append(steps)
+    return out
+
+
+def _read_config(path: Path) -> dict | None:
+    try:
+        d = json.loads((path / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return d if isinstance(d, dict) and d.get("format") == FORMAT else None
+
+
+def is_toy_checkpoint(path: str | Path) -> bool:
+    """True for a ``step{N}/`` folder with a toy config and weights."""
+    path = Path(path)
+    d = _read_config(path)
+    return d is not None and "step" in d and (path / WEIGHTS).is_file()
+
+
+def is_toy_run(path: str | Path) -> bool:
+    """True for a run directory: a toy ``config.json`` and at least one checkpoint."""
+    path = Path(path)
+    return _read_config(path) is not None and bool(list_steps(path))
+
+
+def list_steps(run_dir: str | Path) -> list[int]:
+    """The saved steps of a run, ascending."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    steps = []
+    for child in run_dir.iterdir():
+        m = STEP_DIR.match(child.name)
+        if m and is_toy_checkpoint(child):
+            steps.append(int(m.group(1)))
+    return sorted(steps)
+
+
+def step_dir(run_dir: str | Path, step: int) -> Path:
+    return Path(run_dir) / f"step{step}"
+
+
+def write_run_config(run_dir: str | Path, config: RunConfig) -> None:
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / CONFIG).write_text(config.to_json() + "\n", encoding="utf-8")
+
+
+def save_checkpoint(run_dir: str | Path, step: int, model: ToyTransformer, config: RunConfig) -> Path:
+    """Write ``run_dir/step{step}/{config.json, model.safetensors}`` and return the folder."""
+    out = step_dir(run_dir, step)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {name: t.detach().to("cpu").contiguous() for name, t in model.state_dict().items()}
+    save_file(state, str(out / WEIGHTS), metadata={"format": FORMAT, "step": str(step)})
+    d = config.to_dict()
+    d["step"] = step
+    (out / CONFIG).write_text(json.dumps(d, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return out
+
+
+def load_checkpoint(
+    step_dir: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+) -> tuple[ToyTransformer, RunConfig]:
+    """Rebuild the model of a ``step{N}/`` folder from its config and load its weights."""
+    step_dir = Path(step_dir)
+    if not is_toy_checkpoint(step_dir):
+        raise UsageError(f"{step_dir} is not a toy checkpoint (a step folder with config.json and {WEIGHTS})")
+    d = _read_config(step_dir)
+    assert d is not None
+    config = RunConfig.from_dict(d)
+    model = ToyTransformer(config.model, seed=config.seed, device="cpu", dtype=torch.float32)
+    state = load_file(str(step_dir / WEIGHTS))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise UsageError(f"{step_dir}: weights do not match the config (missing {missing}, unexpected {unexpected})")
+    model.to(device=device, dtype=dtype)
+    model.eval()
+    return model, config
+
+
+def resolve(path: str | Path, step: int | None = None) -> Path:
+    """A step folder from a run directory (its last step, or ``step``) or a step folder itself."""
+    path = Path(path)
+    if is_toy_checkpoint(path):
+        if step is not None:
+            raise UsageError(f"{path} is already a checkpoint folder; --step applies to run directories")
+        return path
+    if not is_toy_run(path):
+        raise UsageError(f"{path} is not a toy run (expected config.json with format {FORMAT!r} and step*/ folders)")
+    steps = list_steps(path)
+    if step is None:
+        return step_dir(path, steps[-1])
+    if step not in steps:
+        raise UsageError(f"step {step} not saved in {path}; saved steps: {steps}")
+    return step_dir(path, step)

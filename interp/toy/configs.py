@@ -1,0 +1,271 @@
+"""Frozen configs of a toy run (data, model, optimiser) and the papers' named presets.
+
+A :class:`RunConfig` fully determines a run: it is written as ``config.json`` next to every
+checkpoint and read back by :func:`RunConfig.from_dict`. ``__post_init__`` only validates;
+bad user input raises :class:`interp.errors.UsageError`.
+
+Presets (:func:`preset`):
+    chen   Chen, Bruna & Bietti (ICLR 2025), noisy in-context recall: d 256, MLP width 1024 in
+           both layers, one head, frozen random embeddings/unembedding/positions, identity
+           W_Q, SGD lr 0.03 momentum 0.9 wd 1e-4, batch 512, 5000 steps, p = 0.5, loss on the
+           trigger occurrences from the second on.
+    birth  Bietti et al. (NeurIPS 2023), trigger bigrams: d 128, one head, no MLP, frozen
+           random embeddings/unembedding/positions, identity W_Q, SGD lr 0.2 momentum 0.9
+           wd 1e-4, batch 512, K = 3 triggers sampled per sequence, loss on the trigger
+           occurrences from the second on (as in the paper's Figure 3 runs).
+    Steps the issue leaves open: birth trains 1000 steps by default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from interp.errors import UsageError
+from interp.toy.bigram import shakespeare_bigram
+
+TASKS = ("noisy-recall", "trigger-bigram")
+PRESETS = ("chen", "birth")
+OPTIMIZERS = ("sgd", "adamw")
+POS_EMBEDS = ("random", "learned")
+LOSS_ON = ("all", "icl")
+FORMAT = "interp-toy"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which sequences the generator draws.
+
+    task            "noisy-recall" (vocabulary of the 65 characters plus a noise token) or
+                    "trigger-bigram" (the 65 characters)
+    seq_len         T, tokens the model reads per sequence
+    n_triggers      K trigger tokens per sequence
+    fixed_triggers  triggers are the K most frequent characters; else sampled per sequence
+                    from the unigram marginal, without replacement
+    noise           probability p that a trigger is followed by the noise token instead of
+                    its output (noisy-recall only; 0 for trigger-bigram)
+    """
+
+    task: str = "noisy-recall"
+    seq_len: int = 256
+    n_triggers: int = 1
+    fixed_triggers: bool = True
+    noise: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise UsageError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        if not (0.0 <= self.noise < 1.0) or math.isnan(self.noise):
+            raise UsageError(f"noise must be in [0, 1), got {self.noise}")
+        if self.task == "trigger-bigram" and self.noise != 0.0:
+            raise UsageError("noise applies to the noisy-recall task only; use --noise 0 with trigger-bigram")
+        if self.seq_len < 2:
+            raise UsageError(f"seq_len must be at least 2, got {self.seq_len}")
+        n_chars = shakespeare_bigram().n_chars
+        if not (1 <= self.n_triggers <= n_chars):
+            raise UsageError(f"n_triggers must be between 1 and the vocabulary size {n_chars}, got {self.n_triggers}")
+
+    @property
+    def n_chars(self) -> int:
+        return shakespeare_bigram().n_chars
+
+    @property
+    def vocab_size(self) -> int:
+        return self.n_chars + (1 if self.task == "noisy-recall" else 0)
+
+    @property
+    def noise_token(self) -> int | None:
+        """Id of the noise token (N, after the N characters), or None for trigger-bigram."""
+        return self.n_chars if self.task == "noisy-recall" else None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the toy transformer (weights named as in TransformerLens).
+
+    mlp             one flag per layer: that layer has an MLP
+    identity_query  W_Q is the identity (per head slice) and is not trained, as in the papers
+    memory_model    the Birth paper's simplified model: train only W_K of layers 1 and 2 and
+                    W_O of layer 2 (blocks.0.attn.W_K, blocks.1.attn.W_K, blocks.1.attn.W_O)
+    """
+
+    n_layers: int = 2
+    d_model: int = 128
+    n_heads: int = 1
+    d_vocab: int = 66
+    n_ctx: int = 256
+    mlp: tuple[bool, ...] = (True, True)
+    d_mlp: int = 512
+    layernorm: bool = False
+    freeze_embed: bool = True
+    freeze_unembed: bool = True
+    pos_embed: str = "random"
+    identity_query: bool = True
+    memory_model: bool = False
+
+    def __post_init__(self) -> None:
+        if self.n_layers < 1:
+            raise UsageError(f"n_layers must be at least 1, got {self.n_layers}")
+        if len(self.mlp) != self.n_layers:
+            raise UsageError(f"mlp needs one flag per layer ({self.n_layers}), got {list(self.mlp)}")
+        if self.d_model < 1 or self.n_heads < 1 or self.d_model % self.n_heads:
+            raise UsageError(f"d_model ({self.d_model}) must be a positive multiple of n_heads ({self.n_heads})")
+        if any(self.mlp) and self.d_mlp < 1:
+            raise UsageError(f"d_mlp must be positive, got {self.d_mlp}")
+        if self.d_vocab < 2 or self.n_ctx < 2:
+            raise UsageError("d_vocab and n_ctx must be at least 2")
+        if self.pos_embed not in POS_EMBEDS:
+            raise UsageError(f"pos_embed must be one of {', '.join(POS_EMBEDS)}, got {self.pos_embed!r}")
+        if self.memory_model and self.n_layers != 2:
+            raise UsageError("memory_model is the two-layer model of the Birth paper; set n_layers = 2")
+
+    @property
+    def d_head(self) -> int:
+        return self.d_model // self.n_heads
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser and schedule: SGD with momentum or AdamW, constant learning rate."""
+
+    optimizer: str = "sgd"
+    lr: float = 0.03
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    batch_size: int = 512
+    steps: int = 5000
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise UsageError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not self.lr > 0:
+            raise UsageError(f"lr must be positive, got {self.lr}")
+        if self.batch_size < 1:
+            raise UsageError(f"batch_size must be positive, got {self.batch_size}")
+        if self.steps < 0:
+            raise UsageError(f"steps must be non-negative, got {self.steps}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a toy run.
+
+    loss_on       "all" tokens, or "icl": only the trigger occurrences from the second on
+    eval_every    evaluate and append to metrics.jsonl every this many steps
+    eval_sequences  size of the fixed clean test batch used for the metrics
+    """
+
+    name: str = "chen"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss_on: str = "icl"
+    seed: int = 0
+    eval_every: int = 50
+    eval_sequences: int = 256
+
+    def __post_init__(self) -> None:
+        if self.loss_on not in LOSS_ON:
+            raise UsageError(f"loss_on must be one of {', '.join(LOSS_ON)}, got {self.loss_on!r}")
+        if self.eval_every < 1:
+            raise UsageError(f"eval_every must be positive, got {self.eval_every}")
+        if self.eval_sequences < 1:
+            raise UsageError(f"eval_sequences must be positive, got {self.eval_sequences}")
+        if self.model.d_vocab != self.data.vocab_size:
+            raise UsageError(
+                f"model.d_vocab ({self.model.d_vocab}) must equal the {self.data.task} vocabulary ({self.data.vocab_size})"
+            )
+        if self.model.n_ctx < self.data.seq_len:
+            raise UsageError(f"model.n_ctx ({self.model.n_ctx}) must be at least data.seq_len ({self.data.seq_len})")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["model"]["mlp"] = list(self.model.mlp)
+        d["optim"]["betas"] = list(self.optim.betas)
+        return {"format": FORMAT, **d}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        """Inverse of :meth:`to_dict`; ignores the ``format`` and ``step`` keys of checkpoint configs."""
+        try:
+            model = dict(d["model"])
+            model["mlp"] = tuple(bool(x) for x in model["mlp"])
+            optim = dict(d["optim"])
+            optim["betas"] = tuple(optim["betas"])
+            top = {k: v for k, v in d.items() if k not in ("format", "step", "data", "model", "optim")}
+            return cls(data=DataConfig(**d["data"]), model=ModelConfig(**model), optim=OptimConfig(**optim), **top)
+        except (KeyError, TypeError) as err:
+            raise UsageError(f"not a toy run config: {err}") from err
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def preset(
+    name: str,
+    task: str | None = None,
+    *,
+    n_layers: int = 2,
+    steps: int | None = None,
+    noise: float | None = None,
+    seed: int = 0,
+) -> RunConfig:
+    """The named config ``chen`` or ``birth`` for ``task`` (default: the preset's own task)."""
+    if name not in PRESETS:
+        raise UsageError(f"unknown config {name!r}; choose one of {', '.join(PRESETS)}")
+    if task is not None and task not in TASKS:
+        raise UsageError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    if n_layers not in (1, 2):
+        raise UsageError(f"--layers must be 1 or 2, got {n_layers}")
+    if name == "chen":
+        task = task or "noisy-recall"
+        default_noise = 0.5 if task == "noisy-recall" else 0.0
+        data = DataConfig(task=task, seq_len=256, n_triggers=1, fixed_triggers=True,
+                          noise=default_noise if noise is None else noise)
+        model = ModelConfig(n_layers=n_layers, d_model=256, n_heads=1, d_vocab=data.vocab_size, n_ctx=256,
+                            mlp=(True,) * n_layers, d_mlp=1024)
+        optim = OptimConfig(optimizer="sgd", lr=0.03, momentum=0.9, weight_decay=1e-4, batch_size=512,
+                            steps=5000 if steps is None else steps)
+        loss_on = "icl"
+    else:
+        task = task or "trigger-bigram"
+        default_noise = 0.5 if task == "noisy-recall" else 0.0
+        data = DataConfig(task=task, seq_len=256, n_triggers=3 if task == "trigger-bigram" else 1,
+                          fixed_triggers=task == "noisy-recall", noise=default_noise if noise is None else noise)
+        model = ModelConfig(n_layers=n_layers, d_model=128, n_heads=1, d_vocab=data.vocab_size, n_ctx=256,
+                            mlp=(False,) * n_layers, d_mlp=512)
+        optim = OptimConfig(optimizer="sgd", lr=0.2, momentum=0.9, weight_decay=1e-4, batch_size=512,
+                            steps=1000 if steps is None else steps)
+        loss_on = "icl"
+    return RunConfig(name=name, data=data, model=model, optim=optim, loss_on=loss_on, seed=seed)
+
+
+def with_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
+    """Replace fields by dotted names, e.g. ``{"model.d_model": 64, "optim.batch_size": 32}``.
+
+    Values given as strings (from the command line) are parsed as JSON where possible. After
+    a change of task the model's vocabulary follows the data's unless it is set explicitly.
+    """
+    d = config.to_dict()
+    for key, value in overrides.items():
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        parts = key.split(".")
+        target = d
+        for part in parts[:-1]:
+            if not isinstance(target.get(part), dict):
+                raise UsageError(f"unknown config field {key!r}")
+            target = target[part]
+        if parts[-1] not in target or parts[-1] == "format":
+            raise UsageError(f"unknown config field {key!r}")
+        target[parts[-1]] = value
+    if "model.d_vocab" not in overrides:
+        d["model"]["d_vocab"] = DataConfig(**d["data"]).vocab_size
+    return RunConfig.from_dict(d)
