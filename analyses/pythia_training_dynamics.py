@@ -1,0 +1,172 @@
+"""P(" the") versus P(answer) over Pythia's pre-training, with and without LASER.
+
+Reproduces the training-dynamics figure of Chen, Bruna & Bietti ("Distributional associations
+vs in-context reasoning", ICLR 2025): early in training (about steps 10 to 1000) the model
+mostly predicts the generic " the"; only later (after about 2000 steps) does it put more
+mass on the in-context answer (IOI: the indirect object; factual recall: the country in
+"Madrid is located in"), and a LASER truncation of a late MLP widens the answer's lead.
+
+For each task it runs one resumable checkpoint sweep (``interp checkpoint-sweep``) and writes
+
+    OUT/config.json                 this script's arguments
+    OUT/located_in.jsonl            the factual prompts ("X is located in" -> " Country")
+    OUT/{ioi,factual}/              each a sweep folder: results.parquet, summary.parquet,
+                                    training_dynamics.png, ratio.png, warnings.json, sweep.json
+
+GPU with hub access (the defaults: pythia-1b, the log-spaced steps, the last layer's MLP input
+at rho 0.05; about 26 checkpoints of 2 GB each, deleted after use with --no-keep-cache):
+
+    python analyses/pythia_training_dynamics.py --no-keep-cache
+
+Offline, on a local folder of step*/ checkpoints (here tiny random models):
+
+    interp tiny /tmp/tiny-ckpts --arch gpt-neox --steps 0,1,2,4,8,16,32,64
+    python analyses/pythia_training_dynamics.py --model /tmp/tiny-ckpts --steps all --n 24 \\
+        --out results/checkpoint_sweep/tiny-demo
+
+Rerunning the same command resumes; ``--shard I/N`` splits the steps over N machines (merge the
+folders with ``interp checkpoint-sweep --merge``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from interp.errors import UsageError
+from interp.models.checkpoints import local_steps
+from interp.paths import prompts_dir
+from interp.results import write_json
+from interp.sweeps.checkpoint_sweep import SweepConfig, SweepReport, run_sweep
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = "EleutherAI/pythia-1b"
+#: The default edit: the input matrix of the last layer's MLP at rho 0.05 ("auto"; see the docs).
+DEFAULT_MATRIX, DEFAULT_RHO = "mlp_in", 0.05
+#: Layers per Pythia size (the "-deduped" models have the same shapes).
+PYTHIA_LAYERS = {"14m": 6, "31m": 6, "70m": 6, "160m": 12, "410m": 24, "1b": 16, "1.4b": 24, "2.8b": 32, "6.9b": 32, "12b": 36}
+TASKS = ("ioi", "factual")
+FACTUAL_RELATION = "located_in"
+
+
+def n_layers(model: str) -> int:
+    """Layers of a Pythia hub model (by size) or of a local folder's checkpoints (from config.json)."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        steps = local_steps(path)
+        if not steps:
+            raise UsageError(f"{model} holds no step*/ models")
+        config = json.loads((next(iter(steps.values())) / "config.json").read_text())
+        for key in ("num_hidden_layers", "n_layer", "num_layers"):
+            if key in config:
+                return int(config[key])
+        raise UsageError(f"cannot tell the number of layers of {model} from its config.json")
+    match = re.search(r"pythia-([\d.]+[mb])", model)
+    if not match or match.group(1) not in PYTHIA_LAYERS:
+        raise UsageError(f"unknown Pythia size in {model}; pass --laser LAYER:MATRIX:RHO explicitly")
+    return PYTHIA_LAYERS[match.group(1)]
+
+
+def laser_edits(spec: str, model: str) -> tuple[str, ...]:
+    """``auto`` -> the last layer's MLP input at rho 0.05; ``none`` -> no edit; else comma-separated edits."""
+    if spec == "none":
+        return ()
+    if spec == "auto":
+        return (f"{n_layers(model) - 1}:{DEFAULT_MATRIX}:{DEFAULT_RHO:g}",)
+    return tuple(part.strip() for part in spec.split(",") if part.strip())
+
+
+def write_factual_prompts(out: Path) -> Path:
+    """The "X is located in" facts of the factual task as a prompts:FILE jsonl."""
+    path = out / f"{FACTUAL_RELATION}.jsonl"
+    lines = []
+    for line in (prompts_dir() / "factual" / "facts.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            fact = json.loads(line)
+            if fact["relation"] == FACTUAL_RELATION:
+                lines.append(json.dumps({"prompt": fact["prompt"], "answer": fact["answer"]}))
+    out.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != "\n".join(lines) + "\n":
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def crossover(summary: pd.DataFrame, edit: str) -> int | None:
+    """The first step from which mean P(answer) stays above mean P(" the"), if any."""
+    rows = summary[summary["edit"] == edit].sort_values("step")
+    above = list(rows["mean_p_answer"] > rows["mean_p_the"])
+    for i in range(len(above)):
+        if all(above[i:]):
+            return int(rows["step"].iloc[i])
+    return None
+
+
+def describe(task: str, folder: Path, report: SweepReport) -> None:
+    summary = pd.read_parquet(folder / "summary.parquet")
+    last = summary[summary["step"] == summary["step"].max()]
+    print(f"{task}: {len(summary['step'].unique())} steps in {folder}")
+    for _, row in last.iterrows():
+        cross = crossover(summary, row["edit"])
+        print(
+            f"  {row['edit']:>24}: at step {row['step']} P(answer) {row['mean_p_answer']:.4f}, "
+            f"P(\" the\") {row['mean_p_the']:.4f}, ratio {row['ratio']:.3g}; "
+            + (f"P(answer) > P(\" the\") from step {cross} on" if cross is not None else "P(answer) > P(\" the\") not for good")
+        )
+    if report.missing:
+        print(f"  steps without results yet: {report.missing}")
+    for message in report.duplicates:
+        print(f"  warning: {message}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="a Pythia hub name or a local folder of step*/ models")
+    parser.add_argument("--steps", default="log", help="all, log or a list (default: log)")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated: ioi, factual")
+    parser.add_argument("--laser", default="auto", help="auto (last layer mlp_in, rho 0.05), none, or L:M:RHO[,L:M:RHO]")
+    parser.add_argument("--n", type=int, default=None, help="prompts per task (default: IOI 100, all located-in facts)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--shard", default=None, help="I/N: this machine's share of the steps")
+    parser.add_argument("--no-keep-cache", dest="keep_cache", action="store_false", help="delete each revision after use")
+    parser.add_argument("--out", type=Path, default=None, help="default: results/checkpoint_sweep/MODEL-NAME")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("interp.sweeps").setLevel(logging.INFO)
+
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        raise SystemExit(f"unknown task(s) {unknown}; choose from {', '.join(TASKS)}")
+    try:
+        edits = laser_edits(args.laser, args.model)
+    except UsageError as err:
+        raise SystemExit(err.message) from None
+    out = args.out or REPO_ROOT / "results" / "checkpoint_sweep" / Path(args.model).name
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", {**vars(args), "out": str(out), "tasks": tasks, "laser_edits": list(edits)})
+    factual_file = write_factual_prompts(out)
+    for task in tasks:
+        folder = out / task
+        config = SweepConfig(
+            out=str(folder), model=args.model, steps=args.steps,
+            task="ioi" if task == "ioi" else f"prompts:{factual_file}", laser=edits, n=args.n, seed=args.seed,
+            batch_size=args.batch_size, device=args.device, dtype=args.dtype, shard=args.shard, keep_cache=args.keep_cache,
+        )
+        try:
+            report = run_sweep(config)
+        except UsageError as err:
+            raise SystemExit(f"{task}: {err.message}") from None
+        describe(task, folder, report)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,14 @@
+"""Checkpoint-over-training sweeps: evaluate a task on many training checkpoints of one model.
+
+    steps.py             which steps: ``all``, ``log`` or a list, and the ``I/N`` share of a shard
+    sources.py           where checkpoints come from: Pythia hub revisions, a folder of step*/ models, a toy run
+    fingerprint.py       a hash of a checkpoint's weights (duplicate checkpoints are warned about)
+    prefetch.py          load the next checkpoint in the background while the current one is evaluated
+    edits.py             the --laser seam: an edit string -> a context manager on a loaded checkpoint
+    evaluate.py          one checkpoint, every edit: the rows of the results table
+    store.py             the output folder: sweep.json, one parquet part per step, resume, merge
+    executors.py         run the steps here (with prefetch) or on a Ray cluster
+    checkpoint_sweep.py  the SweepConfig of ``interp checkpoint-sweep`` and run_sweep / merge_sweeps
+    plots.py             training_dynamics.png and ratio.png
+    cli.py               ``register(app)`` adds the ``checkpoint-sweep`` command
+"""

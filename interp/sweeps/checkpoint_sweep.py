@@ -1,0 +1,219 @@
+"""``interp checkpoint-sweep``: evaluate a task on many training checkpoints, resumably.
+
+:class:`SweepConfig` holds the command's options one to one. :func:`run_sweep` resolves the
+steps, takes this shard's share, skips the steps already in the output folder, evaluates the
+rest (each without and with every ``--laser`` edit), writes each step's part as soon as it is
+done, and finally rebuilds ``results.parquet``, ``summary.parquet``, ``warnings.json`` and the
+two plots. :func:`merge_sweeps` merges the folders of several shards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interp.errors import UsageError
+from interp.sweeps.edits import check_edits
+from interp.sweeps.evaluate import StepResult, TaskOptions, check_task, summarize_steps
+from interp.sweeps.executors import EXECUTORS, StepJob, run_local, run_ray
+from interp.sweeps.sources import DTYPES, Source, open_source
+from interp.sweeps.steps import Shard, resolve_steps
+from interp.sweeps.store import SweepStore, differing_arguments
+
+log = logging.getLogger(__name__)
+
+PROMPTS_PREFIX = "prompts:"
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """The options of ``interp checkpoint-sweep`` (see ``interp checkpoint-sweep --help``).
+
+    ``model``, ``steps``, ``task``, ``laser``, ``n``, ``seed`` and ``dtype`` define the sweep and
+    are recorded in ``sweep.json``; a restart must repeat them. ``shard``, ``executor``,
+    ``device``, ``batch_size``, ``keep_cache`` and ``prefetch`` only say how to run it.
+    """
+
+    out: str
+    model: str
+    steps: str
+    task: str
+    laser: tuple[str, ...] = ()
+    n: int | None = None
+    seed: int = 0
+    batch_size: int = 32
+    device: str = "auto"
+    dtype: str = "float32"
+    shard: str | None = None
+    keep_cache: bool = True
+    executor: str = "local"
+    ray_address: str | None = None
+    prefetch: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.steps.strip():
+            raise UsageError("--steps is empty; give all, log or a list like 0,512,1000")
+        if not self.task.strip():
+            raise UsageError("--task is empty; give ioi, factual, prompts:FILE or (toy runs) noisy-recall")
+        if not isinstance(self.laser, tuple):
+            raise TypeError("SweepConfig.laser must be a tuple of LAYER:MATRIX:RHO strings")
+        if self.executor not in EXECUTORS:
+            raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if self.dtype not in DTYPES:
+            raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        Shard.parse(self.shard)
+        TaskOptions(task=self.task, n=self.n, seed=self.seed, batch_size=self.batch_size)
+
+    @property
+    def task_options(self) -> TaskOptions:
+        return TaskOptions(task=self.task, n=self.n, seed=self.seed, batch_size=self.batch_size)
+
+    @property
+    def shard_spec(self) -> Shard:
+        return Shard.parse(self.shard)
+
+
+@dataclass
+class SweepReport:
+    """What a run or merge did (the CLI prints it)."""
+
+    out: Path
+    steps: list[int]  # every step the sweep covers (all shards)
+    shard_steps: list[int]  # this shard's steps
+    evaluated: list[int] = field(default_factory=list)  # evaluated by this run
+    already_done: list[int] = field(default_factory=list)  # found in the folder and skipped
+    missing: list[int] = field(default_factory=list)  # steps of the sweep still without results
+    duplicates: list[str] = field(default_factory=list)  # identical-weights warnings
+    n_rows: int = 0
+
+
+def _task_identity(task: str) -> tuple[str, str | None]:
+    """The task as recorded in sweep.json; for prompts:FILE the file's name and a hash of its content
+    (so a moved file still resumes its sweep, and an edited one does not)."""
+    if not task.startswith(PROMPTS_PREFIX):
+        return task, None
+    from interp.tasks.custom import resolve_path  # the file the task will read (cwd, else prompts/)
+
+    path = resolve_path(task[len(PROMPTS_PREFIX):])
+    if not path.is_file():
+        raise UsageError(f"prompts file {path} not found; give a jsonl file with one {{\"prompt\", \"answer\"}} object per line")
+    return PROMPTS_PREFIX + path.name, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _steps_identity(spec: str, resolved: Sequence[int]) -> str:
+    text = spec.strip().lower()
+    return text if text in ("all", "log") else ",".join(map(str, resolved))
+
+
+def defining_arguments(config: SweepConfig, source: Source, resolved: Sequence[int], edits: Sequence[str]) -> dict[str, Any]:
+    """The arguments that define a sweep (compared when a folder is reused or merged)."""
+    task, sha = _task_identity(config.task)
+    return {
+        "model": source.identity,
+        "steps": _steps_identity(config.steps, resolved),
+        "task": task,
+        "prompts_sha256": sha,
+        "n": config.n,
+        "seed": config.seed,
+        "laser": list(edits),
+        "dtype": config.dtype,
+    }
+
+
+def _plot(store: SweepStore, summary, arguments: dict[str, Any], kind: str) -> None:
+    if summary.empty:
+        return
+    from interp.sweeps.plots import ratio_plot, training_dynamics
+
+    model = Path(arguments["model"]).name if kind == "toy" or arguments["model"].startswith("/") else arguments["model"]
+    task = arguments["task"].split("/")[-1]
+    the_label = "P(noise token)" if kind == "toy" else 'P(" the")'
+    title = f"{model} · {task}"
+    training_dynamics(summary, store.root / "training_dynamics.png", title=title, the_label=the_label)
+    ratio_plot(summary, store.root / "ratio.png", title=title, the_label=the_label)
+
+
+def _finish(store: SweepStore, arguments: dict[str, Any], kind: str, report: SweepReport) -> SweepReport:
+    results, summary = store.consolidate(summarize_steps)
+    _plot(store, summary, arguments, kind)
+    done = set(store.done_steps())
+    report.missing = [s for s in report.steps if s not in done]
+    report.duplicates = [w["message"] for w in store.duplicate_warnings()]
+    report.n_rows = int(len(results))
+    return report
+
+
+def run_sweep(config: SweepConfig, *, on_step: Callable[[StepResult], None] | None = None) -> SweepReport:
+    """Run (or resume) the sweep ``config`` describes; see the module docstring."""
+    source = open_source(config.model, keep_cache=config.keep_cache)
+    check_task(config.task, source.kind)
+    edits = check_edits(config.laser, source.kind)
+    steps = resolve_steps(config.steps, source.steps(), source.description)
+    shard = config.shard_spec
+    mine = shard.select(steps)
+    store = SweepStore(config.out)
+    arguments = defining_arguments(config, source, steps, edits)
+    store.open(arguments, {"kind": source.kind, "steps_resolved": steps})
+    done = set(store.done_steps())
+    pending = [s for s in mine if s not in done]
+    report = SweepReport(store.root, steps, mine, already_done=[s for s in mine if s in done])
+    log.info(
+        "sweep %s: %d steps, shard %s has %d, %d already done, %d to evaluate (%d edits each)",
+        source.description, len(steps), shard, len(mine), len(report.already_done), len(pending), len(edits),
+    )
+    known = store.fingerprints()
+    delete_here = not config.keep_cache and config.executor == "local"
+
+    def on_result(result: StepResult) -> None:
+        fingerprint = result.meta["fingerprint"]
+        same = sorted(s for s, fp in known.items() if fp == fingerprint and s != result.step)
+        if same:
+            log.warning(
+                "step %d has the same weights as step %s (sha256 %s): duplicated checkpoint",
+                result.step, ", ".join(map(str, same)), fingerprint[:12],
+            )
+        store.write_step(result.step, result.frame, result.meta)
+        known[result.step] = fingerprint
+        report.evaluated.append(result.step)
+        log.info(
+            "step %d done (%d/%d): %d rows, loaded in %.2f s, evaluated in %.2f s",
+            result.step, len(report.evaluated), len(pending), len(result.frame),
+            result.meta["load_seconds"], result.meta["eval_seconds"],
+        )
+        if delete_here:
+            source.cleanup(result.step)
+        store.consolidate(summarize_steps)
+        if on_step is not None:
+            on_step(result)
+
+    job = StepJob(source, config.task_options, edits, config.device, config.dtype)
+    if config.executor == "ray":
+        run_ray(job, pending, on_result, address=config.ray_address, delete_after=not config.keep_cache)
+    else:
+        run_local(job, pending, on_result, prefetch=config.prefetch)
+    return _finish(store, arguments, source.kind, report)
+
+
+def merge_sweeps(dirs: Sequence[str | Path], out: str | Path) -> SweepReport:
+    """Merge the folders of shards of one sweep (same arguments) into ``out``."""
+    if not dirs:
+        raise UsageError("--merge needs the sweep folders to merge: --merge DIR1 DIR2 ... --out DIR")
+    stores = [SweepStore(d) for d in dirs]
+    definitions = [s.read_definition() for s in stores]
+    base = definitions[0]["arguments"]
+    for store, definition in zip(stores[1:], definitions[1:]):
+        diffs = differing_arguments(base, definition["arguments"])
+        if diffs:
+            raise UsageError(f"cannot merge {store.root} with {stores[0].root}: {'; '.join(diffs)}")
+    kind = definitions[0].get("kind", "hf")
+    steps = sorted({s for d in definitions for s in d.get("steps_resolved", [])})
+    target = SweepStore(out)
+    target.open(base, {"kind": kind, "steps_resolved": steps})
+    copied = target.merge_from(stores)
+    log.info("merged %d steps from %d folders into %s", len(copied), len(stores), target.root)
+    report = SweepReport(target.root, steps, steps, evaluated=[], already_done=copied)
+    return _finish(target, base, kind, report)

@@ -1,0 +1,201 @@
+"""The output folder of a sweep: what defines it, one part per finished step, and the merged tables.
+
+    DIR/sweep.json            the arguments that define the sweep (compared on every restart) and
+                              the steps they resolved to
+    DIR/parts/step{N}.json    facts about step N's checkpoint (fingerprint, timings, skipped prompts)
+    DIR/parts/step{N}.parquet step N's rows, every edit; its presence marks the step done
+    DIR/results.parquet       all parts, in step order (rebuilt after each step and at the end)
+    DIR/summary.parquet       one row per step and edit
+    DIR/warnings.json         checkpoints with identical weights
+
+Every file is written to a temporary name and renamed into place, the step's json before its
+parquet. A run killed at any moment leaves only whole files, and a step either has its part
+or is evaluated again on restart: an interrupted and restarted sweep ends with exactly the
+rows of an uninterrupted one. Shards write disjoint parts, so merging is copying parts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from interp.errors import UsageError
+from interp.results import read_json, write_json, write_parquet
+from interp.sweeps.fingerprint import duplicate_groups
+
+log = logging.getLogger(__name__)
+
+FORMAT = "interp-checkpoint-sweep"
+VERSION = 1
+_PART_RE = re.compile(r"^step(\d+)\.parquet$")
+
+#: How each defining argument is named to the user when two sweeps differ in it.
+ARGUMENT_NAMES = {
+    "model": "--model",
+    "steps": "--steps",
+    "task": "--task",
+    "prompts_sha256": "the content of the --task prompts file",
+    "n": "--n",
+    "seed": "--seed",
+    "laser": "--laser",
+    "dtype": "--dtype",
+}
+
+
+def differing_arguments(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """``--name was X, now Y`` for each defining argument that differs."""
+    out = []
+    for key in sorted(set(old) | set(new), key=lambda k: list(ARGUMENT_NAMES).index(k) if k in ARGUMENT_NAMES else 99):
+        if old.get(key) != new.get(key):
+            out.append(f"{ARGUMENT_NAMES.get(key, key)} was {old.get(key)!r}, now {new.get(key)!r}")
+    return out
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+class SweepStore:
+    """One sweep output folder (see the module docstring)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.parts = self.root / "parts"
+
+    # -- paths -------------------------------------------------------------------------------
+    @property
+    def sweep_json(self) -> Path:
+        return self.root / "sweep.json"
+
+    @property
+    def results_path(self) -> Path:
+        return self.root / "results.parquet"
+
+    @property
+    def summary_path(self) -> Path:
+        return self.root / "summary.parquet"
+
+    @property
+    def warnings_path(self) -> Path:
+        return self.root / "warnings.json"
+
+    def part_path(self, step: int) -> Path:
+        return self.parts / f"step{step}.parquet"
+
+    def meta_path(self, step: int) -> Path:
+        return self.parts / f"step{step}.json"
+
+    # -- the sweep's definition ----------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.sweep_json.is_file()
+
+    def read_definition(self) -> dict[str, Any]:
+        if not self.exists():
+            raise UsageError(f"{self.root} is not a checkpoint-sweep folder (no sweep.json)")
+        data = read_json(self.sweep_json)
+        if not isinstance(data, dict) or data.get("format") != FORMAT or "arguments" not in data:
+            raise UsageError(f"{self.sweep_json} is not a checkpoint-sweep definition")
+        return data
+
+    def open(self, arguments: dict[str, Any], info: dict[str, Any]) -> None:
+        """Create the folder for a sweep defined by ``arguments``, or check that it holds that sweep.
+
+        ``info`` (e.g. the resolved steps) is recorded but not compared. Leftover temporary files
+        of a killed run are removed.
+        """
+        if self.exists():
+            old = self.read_definition()["arguments"]
+            diffs = differing_arguments(old, arguments)
+            if diffs:
+                raise UsageError(
+                    f"{self.root} holds a sweep with different arguments ({'; '.join(diffs)}); "
+                    f"use another --out, or the same arguments to resume it"
+                )
+        elif self.results_path.exists():
+            raise UsageError(f"{self.root} holds other results (results.parquet but no sweep.json); use another --out")
+        self.parts.mkdir(parents=True, exist_ok=True)
+        self.remove_stale()
+        write_json(self.sweep_json, {"format": FORMAT, "version": VERSION, "arguments": arguments, **info})
+
+    def remove_stale(self) -> None:
+        """Delete the temporary files a killed run may have left (``.NAME.tmp``)."""
+        for folder in (self.root, self.parts):
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    if path.name.startswith(".") and ".tmp" in path.name and path.is_file():
+                        path.unlink(missing_ok=True)
+
+    # -- parts -----------------------------------------------------------------------------------
+    def done_steps(self) -> list[int]:
+        if not self.parts.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in self.parts.iterdir() if (m := _PART_RE.match(p.name)))
+
+    def write_step(self, step: int, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
+        """Write step ``step``'s facts, then its rows (the rows mark the step done)."""
+        write_json(self.meta_path(step), meta)
+        write_parquet(self.part_path(step), frame)
+
+    def step_meta(self, step: int) -> dict[str, Any]:
+        return read_json(self.meta_path(step))
+
+    def fingerprints(self) -> dict[int, str]:
+        return {step: self.step_meta(step)["fingerprint"] for step in self.done_steps()}
+
+    def read_results(self) -> pd.DataFrame:
+        frames = [pd.read_parquet(self.part_path(step)) for step in self.done_steps()]
+        frames = [f for f in frames if not f.empty]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    # -- merged tables -----------------------------------------------------------------------------
+    def duplicate_warnings(self) -> list[dict[str, Any]]:
+        prints = self.fingerprints()
+        return [
+            {"steps": group, "fingerprint": prints[group[0]],
+             "message": f"steps {', '.join(map(str, group))} have identical weights (sha256 {prints[group[0]][:12]})"}
+            for group in duplicate_groups(prints)
+        ]
+
+    def consolidate(self, summarize: Callable[[pd.DataFrame], pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Rebuild results.parquet, summary.parquet and warnings.json from the parts (atomically)."""
+        results = self.read_results()
+        summary = summarize(results)
+        write_parquet(self.results_path, results)
+        write_parquet(self.summary_path, summary)
+        write_json(self.warnings_path, {"duplicate_weights": self.duplicate_warnings()})
+        return results, summary
+
+    # -- merging -------------------------------------------------------------------------------------
+    def merge_from(self, sources: Iterable["SweepStore"]) -> list[int]:
+        """Copy the finished steps of ``sources`` (sweeps with this sweep's arguments) into this folder.
+
+        A step present in two folders must carry the same weights' fingerprint; it is copied once.
+        Returns the steps copied.
+        """
+        copied = []
+        for source in sources:
+            if source.root.resolve() == self.root.resolve():
+                continue
+            for step in source.done_steps():
+                meta = source.step_meta(step)
+                if self.part_path(step).is_file():
+                    mine = self.step_meta(step)["fingerprint"]
+                    if mine != meta["fingerprint"]:
+                        raise UsageError(
+                            f"step {step} was evaluated with different weights in {source.root} and another "
+                            f"merged folder (fingerprints {meta['fingerprint'][:12]} and {mine[:12]})"
+                        )
+                    continue
+                _copy_atomic(source.meta_path(step), self.meta_path(step))
+                _copy_atomic(source.part_path(step), self.part_path(step))
+                copied.append(step)
+        return sorted(copied)

@@ -1,0 +1,87 @@
+"""The output folder: definition checks, parts, stale files, merging, fingerprints."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from interp.errors import UsageError
+from interp.sweeps.fingerprint import duplicate_groups, state_fingerprint
+from interp.sweeps.store import SweepStore
+
+ARGS = {"model": "/m", "steps": "all", "task": "factual", "prompts_sha256": None, "n": 4, "seed": 0, "laser": [], "dtype": "float32"}
+
+
+def _part(step: int) -> pd.DataFrame:
+    return pd.DataFrame({"step": [step, step], "edit": ["none", "none"], "prompt_index": [0, 1], "p_answer": [0.1, 0.2]})
+
+
+def test_reopening_with_other_arguments_names_the_argument(tmp_path):
+    store = SweepStore(tmp_path)
+    store.open(ARGS, {"steps_resolved": [0, 1]})
+    store.open(dict(ARGS), {"steps_resolved": [0, 1, 2]})  # same arguments: fine
+    with pytest.raises(UsageError, match=r"different arguments \(--seed was 0, now 3\)"):
+        store.open({**ARGS, "seed": 3}, {})
+    with pytest.raises(UsageError, match=r"--task was 'factual', now 'ioi'; --laser was \[\], now \['1:mlp_in:0.1'\]"):
+        store.open({**ARGS, "task": "ioi", "laser": ["1:mlp_in:0.1"]}, {})
+
+
+def test_a_folder_with_other_results_is_refused(tmp_path):
+    (tmp_path / "results.parquet").write_bytes(b"x")
+    with pytest.raises(UsageError, match="holds other results"):
+        SweepStore(tmp_path).open(ARGS, {})
+
+
+def test_only_whole_parts_count_and_stale_tmp_files_go(tmp_path):
+    store = SweepStore(tmp_path)
+    store.open(ARGS, {})
+    store.write_step(0, _part(0), {"fingerprint": "a"})
+    store.write_step(1, _part(1), {"fingerprint": "b"})
+    # a run killed after step 2's json, during its parquet write
+    (store.parts / "step2.json").write_text('{"fingerprint": "c"}')
+    (store.parts / ".step2.parquet.tmp").write_bytes(b"half a parquet")
+    (tmp_path / ".results.parquet.tmp").write_bytes(b"half")
+    assert store.done_steps() == [0, 1]
+    store.open(ARGS, {})
+    assert not list(tmp_path.rglob("*.tmp"))
+    results, summary = store.consolidate(lambda f: f.groupby("step", as_index=False).size())
+    assert list(results["step"]) == [0, 0, 1, 1]
+    assert pd.read_parquet(store.results_path).equals(results)
+
+
+def test_merge_copies_each_step_once_and_refuses_different_weights(tmp_path):
+    a, b, c = (SweepStore(tmp_path / name) for name in "abc")
+    for store in (a, b, c):
+        store.open(ARGS, {})
+    a.write_step(0, _part(0), {"fingerprint": "x0"})
+    b.write_step(1, _part(1), {"fingerprint": "x1"})
+    b.write_step(0, _part(0), {"fingerprint": "x0"})  # the same step twice, same weights
+    out = SweepStore(tmp_path / "out")
+    out.open(ARGS, {})
+    assert out.merge_from([a, b]) == [0, 1]
+    assert out.done_steps() == [0, 1]
+    c.write_step(1, _part(1), {"fingerprint": "other"})
+    with pytest.raises(UsageError, match="step 1 was evaluated with different weights"):
+        out.merge_from([c])
+
+
+def test_duplicate_warnings_from_fingerprints(tmp_path):
+    store = SweepStore(tmp_path)
+    store.open(ARGS, {})
+    for step, fp in [(0, "f"), (1, "f"), (2, "g"), (4, "h"), (8, "h")]:
+        store.write_step(step, _part(step), {"fingerprint": fp})
+    warnings = store.duplicate_warnings()
+    assert [w["steps"] for w in warnings] == [[0, 1], [4, 8]]
+    assert warnings[0]["message"].startswith("steps 0, 1 have identical weights")
+
+
+def test_fingerprint_sees_every_bit_and_groups_duplicates():
+    state = {"w": torch.randn(5, 7), "b": torch.zeros(3, dtype=torch.bfloat16), "n": torch.tensor(2)}
+    same = {k: v.clone() for k, v in state.items()}
+    assert state_fingerprint(state) == state_fingerprint(same)
+    same["w"][2, 3] = torch.nextafter(same["w"][2, 3], torch.tensor(10.0))
+    assert state_fingerprint(state) != state_fingerprint(same)
+    renamed = {"v" if k == "w" else k: v for k, v in state.items()}
+    assert state_fingerprint(state) != state_fingerprint(renamed)
+    assert duplicate_groups({0: "a", 1: "a", 2: "b"}) == [[0, 1]]
