@@ -154,7 +154,7 @@ class PythiaHub:
             except UsageError as err:
                 if attempt == len(delays):
                     raise
-                log.warning("%s: %s; retrying in %.0f s", spec.display, err.message, delays[attempt])
+                log.warning("%s: %s; retrying in %.0f s", spec.display, err, delays[attempt])
                 time.sleep(delays[attempt])
         seconds = time.perf_counter() - start
         return LoadedCheckpoint(step, "hf", model, spec.display, model_fingerprint(model.hf_model), seconds)
