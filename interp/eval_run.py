@@ -29,12 +29,20 @@ class EvalRun:
     seed: int = 0
     batch_size: int = 32
     device: str = "auto"
+    edits: tuple[str, ...] = ()  # LASER / control edits applied during the evaluation (interp.laser spellings)
+    lm_text: str | None = None  # reference text for the edits' LM cost and mean ablations
 
     def __post_init__(self) -> None:
         if self.n is not None and self.n < 1:
             raise UsageError(f"--n must be >= 1, got {self.n}")
         if self.batch_size < 1:
             raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.edits:
+            from interp.laser.edits import parse_edits
+
+            parse_edits(self.edits)  # fail fast on a malformed edit
+        if self.lm_text is not None and not Path(self.lm_text).expanduser().is_file():
+            raise UsageError(f"--lm-text {self.lm_text} does not exist; give a plain-text file (a few thousand words)")
         ModelSpec.parse(self.model, self.checkpoint)  # fail fast on a bad model or checkpoint
 
 
@@ -44,8 +52,18 @@ def run_eval(config: EvalRun) -> dict[str, Any]:
 
     model = load_model(config.model, config.checkpoint, device=config.device)
     prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed)
-    frame = evaluate(model, prompt_set, batch_size=config.batch_size)
-    summary = summarize(frame, prompt_set.n_skipped)
+    if config.edits:
+        from interp.laser.edits import parse_edits
+        from interp.laser.evaluate import evaluate_edited
+
+        frame, extras = evaluate_edited(
+            model, prompt_set, parse_edits(config.edits), batch_size=config.batch_size,
+            lm_text=config.lm_text, seed=config.seed,
+        )
+        summary = {**summarize(frame, prompt_set.n_skipped), **extras}
+    else:
+        frame = evaluate(model, prompt_set, batch_size=config.batch_size)
+        summary = summarize(frame, prompt_set.n_skipped)
     out = Path(config.out)
     write_json(out / "config.json", {**config.__dict__, "model_display": model.spec.display, "skipped": prompt_set.skipped})
     write_parquet(out / "results.parquet", frame)

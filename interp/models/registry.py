@@ -9,6 +9,12 @@ A :class:`WeightRef` names one matrix. ``layout`` says how the stored tensor map
 mathematical ``(out_features, in_features)`` matrix: ``"out_in"`` for ``nn.Linear``,
 ``"in_out"`` for GPT-2's ``Conv1D`` (stored transposed). Fused projections (GPT-2's
 ``c_attn``, GPT-NeoX's ``query_key_value``) name a ``fused`` scheme and the part they take.
+A matrix's bias, when it has one, sits next to it (``.weight`` -> ``.bias``).
+
+Paths resolve through the blocks the TransformerBridge installs into the raw model, and must
+name the tensors its forward pass reads: GPT-2's split q/k/v are views into ``c_attn``
+(editing ``c_attn`` reaches them), but GPT-NeoX's are copies made at boot, so GPT-NeoX's
+attention entries name those copies (``attention.q``...).
 """
 
 from __future__ import annotations
@@ -87,7 +93,12 @@ ARCHITECTURES: dict[str, ArchSpec] = {
         matrices={
             "mlp_in": WeightRef("mlp.dense_h_to_4h.weight"),
             "mlp_out": WeightRef("mlp.dense_4h_to_h.weight"),
-            **_qkv("attention.query_key_value.weight", "out_in", "per_head"),
+            # The bridge splits the per-head fused ``query_key_value`` into separate q/k/v
+            # Linear layers (copies) at boot and its forward reads only those, so an edit
+            # must act on them: editing ``query_key_value`` would change nothing.
+            "attn_q": WeightRef("attention.q.weight"),
+            "attn_k": WeightRef("attention.k.weight"),
+            "attn_v": WeightRef("attention.v.weight"),
             "attn_o": WeightRef("attention.dense.weight"),
         },
     ),

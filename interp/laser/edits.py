@@ -1,0 +1,125 @@
+"""What one weight intervention is: ``Edit(layer, matrix, kind, rho)``, and how users spell it.
+
+Kinds:
+    ``lowrank``  LASER: the matrix replaced by its rank-k SVD truncation, k = max(1, floor(rho * min(m, n)))
+    ``random``   control: the matrix projected onto k random orthonormal directions (seeded) instead of
+                 its top-k singular ones
+    ``zero``     control: the matrix (and its bias, if any) set to 0
+    ``mean``     control: the layer's MLP (``mlp_*``) or attention (``attn_*``) output replaced by its
+                 mean vector over a reference text
+
+Spellings (``Edit.parse``): ``L:M:RHO`` is the short form of ``L:M:lowrank:RHO``; in general
+``L:M:KIND[:RHO]``, e.g. ``28:mlp_in:0.01``, ``28:mlp_in:zero``, ``28:mlp_in:random:0.01``.
+Matrix names are architecture-neutral (``mlp_in``, ``mlp_gate``, ``mlp_out``, ``attn_q``,
+``attn_k``, ``attn_v``, ``attn_o``); the registry maps them to each family's raw weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from interp.errors import UsageError
+from interp.models.registry import ATTN_MATRICES, MLP_MATRICES
+
+EditKind = Literal["lowrank", "random", "zero", "mean"]
+KINDS: tuple[str, ...] = ("lowrank", "random", "zero", "mean")
+RANKED_KINDS = ("lowrank", "random")  # kinds that need a rho
+WEIGHT_KINDS = ("lowrank", "random", "zero")  # kinds that rewrite a weight (mean is a hook)
+MATRICES: tuple[str, ...] = MLP_MATRICES + ATTN_MATRICES
+SPELLING = "LAYER:MATRIX:RHO or LAYER:MATRIX:KIND[:RHO] (kinds: lowrank, random, zero, mean)"
+
+
+def _format_rho(rho: float) -> str:
+    return f"{rho:g}"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One intervention on one matrix of one layer. ``rho`` only for ``lowrank`` and ``random``."""
+
+    layer: int
+    matrix: str
+    kind: str = "lowrank"
+    rho: float | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.layer, bool) or not isinstance(self.layer, int) or self.layer < 0:
+            raise UsageError(f"layer must be an integer >= 0, got {self.layer!r}")
+        if self.matrix not in MATRICES:
+            raise UsageError(f"unknown matrix {self.matrix!r}; choose from {', '.join(MATRICES)}")
+        if self.kind not in KINDS:
+            raise UsageError(f"unknown edit kind {self.kind!r}; choose from {', '.join(KINDS)}")
+        if self.kind in RANKED_KINDS:
+            if self.rho is None:
+                raise UsageError(f"a {self.kind} edit needs a rho in (0, 1], e.g. {self.layer}:{self.matrix}:{self.kind}:0.1")
+            if not (0.0 < float(self.rho) <= 1.0):
+                raise UsageError(f"rho must be in (0, 1], got {self.rho}")
+        elif self.rho is not None:
+            raise UsageError(f"a {self.kind} edit takes no rho (got {self.rho}); write {self.layer}:{self.matrix}:{self.kind}")
+
+    @property
+    def is_weight_edit(self) -> bool:
+        return self.kind in WEIGHT_KINDS
+
+    @property
+    def label(self) -> str:
+        """The canonical spelling, e.g. ``28:mlp_in:lowrank:0.01`` or ``28:mlp_in:zero``."""
+        tail = "" if self.rho is None else f":{_format_rho(self.rho)}"
+        return f"{self.layer}:{self.matrix}:{self.kind}{tail}"
+
+    def __str__(self) -> str:
+        return self.label
+
+    @classmethod
+    def parse(cls, text: str) -> "Edit":
+        """``L:M:RHO`` (lowrank) or ``L:M:KIND[:RHO]``; UsageError naming the expected form."""
+        parts = [p.strip() for p in str(text).strip().split(":")]
+        if len(parts) not in (3, 4) or not all(parts):
+            raise UsageError(f"cannot parse edit {text!r}; expected {SPELLING}")
+        layer_text, matrix = parts[0], parts[1]
+        try:
+            layer = int(layer_text)
+        except ValueError:
+            raise UsageError(f"edit {text!r}: layer {layer_text!r} is not an integer; expected {SPELLING}") from None
+        kind, rho_text = (parts[2], parts[3] if len(parts) == 4 else None)
+        if rho_text is None and kind not in KINDS:
+            kind, rho_text = "lowrank", parts[2]  # the short form L:M:RHO
+            if not is_number(rho_text):
+                raise UsageError(f"edit {text!r}: unknown edit kind {parts[2]!r}; choose from {', '.join(KINDS)}")
+        rho = None
+        if rho_text is not None:
+            if not is_number(rho_text):
+                raise UsageError(f"edit {text!r}: rho {rho_text!r} is not a number; expected {SPELLING}")
+            rho = float(rho_text)
+        return cls(layer=layer, matrix=matrix, kind=kind, rho=rho)
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_edits(texts: Iterable[str]) -> tuple[Edit, ...]:
+    """Parse several edit spellings; reject two edits of the same (layer, matrix)."""
+    edits = tuple(Edit.parse(t) for t in texts)
+    check_distinct(edits)
+    return edits
+
+
+def check_distinct(edits: Sequence[Edit]) -> None:
+    seen: dict[tuple[int, str], Edit] = {}
+    for edit in edits:
+        key = (edit.layer, edit.matrix)
+        if key in seen:
+            raise UsageError(f"two edits of layer {edit.layer} {edit.matrix}: {seen[key].label} and {edit.label}; give one per matrix")
+        seen[key] = edit
+
+
+def edits_label(edits: Sequence[Edit]) -> str:
+    """``baseline`` for no edit, else the edits' labels joined by ``+``."""
+    return "+".join(e.label for e in edits) if edits else "baseline"

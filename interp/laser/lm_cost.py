@@ -1,0 +1,200 @@
+"""What an edit costs on ordinary text: mean next-token loss on a reference text, and mean sublayer outputs.
+
+The reference text is, in order of preference: the file the user passes (``--lm-text``); a
+fixed slice (the beginning) of Tiny Shakespeare from the team's shared data
+(``interp.paths.shared_data_dir() / "tinyshakespeare/input.txt"``); else a short passage
+shipped with the package (``interp/laser/data/lm_reference.txt``, written for the project).
+
+The text is tokenized once, cut into contexts of ``context`` tokens (BOS first when the
+model's policy says so), and at most ``n_tokens`` tokens are scored. ``lm_loss`` is the mean
+cross-entropy of every next-token prediction inside the contexts, in nats.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from interp.errors import UsageError
+from interp.laser.apply import sublayer
+from interp.laser.grid import DEFAULT_LM_TOKENS, LM_CONTEXT
+from interp.laser.suffix import residual_at, suffix_all_logits
+from interp.forward import Batch
+from interp.models.loading import HookedModel
+from interp.paths import shared_data_dir
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONTEXT = LM_CONTEXT
+LOGITS_BUDGET_BYTES = 256 << 20  # contexts per batch: their float32 logits stay under this
+_CHARS_PER_TOKEN_BOUND = 12  # a slice of this many characters per wanted token is always enough
+PACKAGED_TEXT = Path(__file__).with_name("data") / "lm_reference.txt"
+
+
+def shakespeare_path() -> Path:
+    return shared_data_dir() / "tinyshakespeare" / "input.txt"
+
+
+def reference_text(path: str | Path | None, n_tokens: int = DEFAULT_LM_TOKENS) -> tuple[str, str]:
+    """(text, where it came from): ``path`` if given (must exist), else Tiny Shakespeare, else the packaged passage."""
+    if path is not None:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise UsageError(f"--lm-text {path} does not exist; give a plain-text file (a few thousand words)")
+        return p.read_text(encoding="utf-8", errors="replace"), str(p)
+    max_chars = n_tokens * _CHARS_PER_TOKEN_BOUND
+    shakespeare = shakespeare_path()
+    if shakespeare.is_file():
+        with shakespeare.open(encoding="utf-8", errors="replace") as f:
+            return f.read(max_chars), f"{shakespeare} (first {max_chars} characters)"
+    return PACKAGED_TEXT.read_text(encoding="utf-8"), f"{PACKAGED_TEXT.name} (packaged passage)"
+
+
+@dataclass(frozen=True)
+class LMText:
+    """Reference text cut into equal contexts: ``input_ids [n_contexts, context(+1 with BOS)]``."""
+
+    input_ids: Int[Tensor, "n_ctx pos"]
+    source: str
+    n_scored: int  # next-token predictions scored
+
+    @property
+    def n_contexts(self) -> int:
+        return int(self.input_ids.shape[0])
+
+
+def lm_contexts(
+    model: HookedModel,
+    text: str,
+    source: str,
+    *,
+    n_tokens: int = DEFAULT_LM_TOKENS,
+    context: int = DEFAULT_CONTEXT,
+) -> LMText:
+    """Tokenize ``text`` and cut it into ``min(n_tokens // context, available)`` contexts of ``context`` tokens."""
+    if n_tokens < context:
+        raise UsageError(f"--lm-tokens must be at least one context ({context} tokens), got {n_tokens}")
+    ids = model.tokenizer.tokenizer.encode(text, add_special_tokens=False)
+    n_ctx = min(n_tokens // context, len(ids) // context)
+    if n_ctx < 1:
+        raise UsageError(
+            f"the reference text {source} has {len(ids)} tokens, shorter than one context of {context}; give a longer --lm-text"
+        )
+    chunks = torch.tensor(ids[: n_ctx * context], dtype=torch.long).view(n_ctx, context)
+    bos = model.tokenizer.bos_token_id
+    if model.tokenizer.prepend_bos and bos is not None:
+        chunks = torch.cat([torch.full((n_ctx, 1), int(bos), dtype=torch.long), chunks], dim=1)
+    n_scored = n_ctx * (chunks.shape[1] - 1)
+    return LMText(input_ids=chunks, source=source, n_scored=n_scored)
+
+
+def lm_batches(model: HookedModel, lm: LMText, batch_size: int | None = None) -> list[Batch]:
+    """The contexts as unpadded :class:`~interp.forward.Batch` es on the model's device.
+
+    By default as many contexts per batch as keep the batch's float32 logits
+    (``contexts x positions x vocabulary``) under 256 MiB: 8 for SmolLM2, 1 for Gemma 3's
+    262k-token vocabulary.
+    """
+    out = []
+    n, width = lm.input_ids.shape
+    if batch_size is None:
+        per_context = width * int(model.bridge.cfg.d_vocab) * 4
+        batch_size = max(1, LOGITS_BUDGET_BYTES // per_context)
+    for start in range(0, n, batch_size):
+        ids = lm.input_ids[start : start + batch_size]
+        mask = torch.ones_like(ids)
+        last = torch.full((ids.shape[0],), width - 1, dtype=torch.long)
+        out.append(Batch(tuple(range(start, start + ids.shape[0])), ids, mask, last).to(model.device))
+    return out
+
+
+def token_losses(logits: Float[Tensor, "batch pos vocab"], input_ids: Int[Tensor, "batch pos"]) -> Float[Tensor, "batch pos_minus_1"]:
+    """Cross-entropy (nats) of each next-token prediction, float32."""
+    logprobs = logits[:, :-1].float().log_softmax(dim=-1)
+    return -logprobs.gather(-1, input_ids[:, 1:, None]).squeeze(-1)
+
+
+@torch.inference_mode()
+def lm_loss(model: HookedModel, batches: Sequence[Batch]) -> float:
+    """Mean next-token loss over ``batches`` (a full forward per batch)."""
+    total, count = 0.0, 0
+    for batch in batches:
+        logits = model.bridge(batch.input_ids, attention_mask=batch.attention_mask)
+        losses = token_losses(logits, batch.input_ids)
+        total += float(losses.double().sum())
+        count += losses.numel()
+    return total / count
+
+
+class LMCost:
+    """A sweep measure (see :class:`interp.laser.sweep.SuffixMeasure`): ``lm_loss`` from cached residuals."""
+
+    def __init__(self, batches: Sequence[Batch]) -> None:
+        self.batches = list(batches)
+        self._resid: dict[tuple[int, ...], Tensor] = {}
+        self.layer: int | None = None
+
+    def advance(self, model: HookedModel, layer: int) -> None:
+        if self.layer is not None and layer < self.layer:
+            self._resid.clear()  # cannot run backwards: start again from the tokens
+        for batch in self.batches:
+            prev = self._resid.get(batch.indices)
+            self._resid[batch.indices] = residual_at(
+                model, batch, layer, resid=prev, from_layer=self.layer if prev is not None else 0
+            )
+        self.layer = layer
+
+    @torch.inference_mode()
+    def measure(self, model: HookedModel, layer: int) -> dict[str, np.ndarray]:
+        if layer != self.layer:
+            raise RuntimeError(f"residuals are cached at layer {self.layer}, not {layer}")
+        total, count = 0.0, 0
+        for batch in self.batches:
+            logits = suffix_all_logits(model, self._resid[batch.indices], layer, batch.attention_mask)
+            losses = token_losses(logits, batch.input_ids)
+            total += float(losses.double().sum())
+            count += losses.numel()
+        return {"lm_loss": np.array(total / count)}
+
+
+@torch.inference_mode()
+def mean_outputs(
+    model: HookedModel, batches: Sequence[Batch], keys: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], Float[Tensor, " d_model"]]:
+    """Mean of each ``(layer, "mlp"|"attn")`` sublayer output over every token of ``batches`` (one pass per batch)."""
+    keys = sorted(set(keys))
+    if not keys:
+        return {}
+    sums: dict[tuple[int, str], Tensor] = {}
+    count = 0
+
+    def make_hook(key: tuple[int, str]):
+        def hook(act: Float[Tensor, "batch pos d_model"], hook=None):  # noqa: ARG001
+            s = act.detach().double().sum(dim=(0, 1))
+            sums[key] = s if key not in sums else sums[key] + s
+            return act
+
+        return hook
+
+    fwd = [(f"blocks.{layer}.hook_{kind}_out", make_hook((layer, kind))) for layer, kind in keys]
+    stop = max(layer for layer, _ in keys) + 1  # no need to run the blocks above the last one asked for
+    with model.bridge.hooks(fwd_hooks=fwd):
+        for batch in batches:
+            model.bridge(
+                batch.input_ids, attention_mask=batch.attention_mask, stop_at_layer=stop if stop < model.n_layers else None
+            )
+            count += int(batch.attention_mask.sum())
+    return {key: (sums[key] / count).to(model.dtype) for key in keys}
+
+
+def mean_keys(edits) -> list[tuple[int, str]]:
+    """The (layer, sublayer) means the ``mean`` edits among ``edits`` need."""
+    return [(e.layer, sublayer(e.matrix)) for e in edits if e.kind == "mean"]
+

@@ -1,0 +1,340 @@
+"""``interp laser-sweep``: sweep single-matrix edits over layers x matrices x rhos and write the run folder.
+
+    DIR/config.json                the :class:`LaserSweep` config (+ model, prompt counts, split)
+    DIR/results.parquet            one row per (config, prompt); the baseline as layer = -1
+    DIR/summary.parquet            one row per config: means and changes against the baseline
+    DIR/heatmap.png                change in mean log P(answer)/P(" the"), layers x rho, one panel per matrix
+    DIR/heatmap_top1.png           change in top-1 accuracy, same layout
+    DIR/best.json                  the best lowrank config on the selection split, reported on the held-out rest
+    DIR/p_the_vs_p_answer_best.png held-out prompts before and after the best edit
+    DIR/compose.parquet            (--compose K >= 2) the candidates tried at each greedy step
+With ``--controls`` also ``zero`` and ``random`` edits at every place, ``gain_over_zero`` and the
+language-modelling cost (``lm_loss``, ``delta_lm_loss``), with their heatmaps. ``--kinds`` sweeps
+further kinds at every place (``mean``: the sublayer's output replaced by its mean over the
+reference text).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from interp.errors import UsageError
+from interp.evaluation import metric_columns
+from interp.forward import make_batches
+from interp.laser.edits import KINDS, MATRICES, Edit
+from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LM_CONTEXT, Grid, parse_layers
+from interp.laser.apply import sublayer
+from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, mean_outputs, reference_text
+from interp.laser.svd_cache import SVDCache
+from interp.laser.sweep import (
+    BASELINE,
+    ConfigResult,
+    PromptMetrics,
+    Split,
+    Timing,
+    best_config,
+    per_prompt_frame,
+    result_report,
+    run_configs,
+    score,
+    split_indices,
+    summary_frame,
+)
+from interp.models.embedded import DEFAULT_MODEL
+from interp.models.loading import HookedModel, ModelSpec, load_model
+from interp.results import write_json, write_parquet
+from interp.tasks import build_task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LaserSweep:
+    """Everything that defines one LASER sweep (written to ``config.json``)."""
+
+    out: str
+    model: str = DEFAULT_MODEL
+    checkpoint: str | None = None
+    task: str = "factual"
+    layers: str = "all"
+    matrices: tuple[str, ...] = DEFAULT_MATRICES
+    rhos: tuple[float, ...] = DEFAULT_RHOS
+    select_frac: float = 0.2
+    n: int | None = None
+    seed: int = 0
+    batch_size: int = 64
+    compose: int = 1  # greedy composition of up to this many edits (1: single edits only)
+    kinds: tuple[str, ...] = ("lowrank",)  # edit kinds swept at every place (see interp.laser.edits)
+    controls: bool = False  # add zero and random edits at every place, and the LM cost
+    lm_cost: bool = False  # language-modelling loss per config (on with controls)
+    lm_text: str | None = None
+    lm_tokens: int = DEFAULT_LM_TOKENS
+    max_lm_loss_increase: float | None = None
+    device: str = "auto"
+    svd_cache_mb: int = 1024
+
+    def __post_init__(self) -> None:
+        if not self.matrices:
+            raise UsageError("--matrices is empty: the grid has no config")
+        for kind in self.kinds:
+            if kind not in KINDS:
+                raise UsageError(f"unknown edit kind {kind!r}; choose from {', '.join(KINDS)}")
+        if "lowrank" not in self.kinds:
+            raise UsageError("--kinds must include lowrank: the best config is chosen among the LASER edits")
+        for m in self.matrices:
+            if m not in MATRICES:
+                raise UsageError(f"unknown matrix {m!r}; choose from {', '.join(MATRICES)}")
+        if not self.rhos:
+            raise UsageError("--rhos is empty: the grid has no config")
+        for rho in self.rhos:
+            if not 0.0 < rho <= 1.0:
+                raise UsageError(f"rho must be in (0, 1], got {rho}")
+        if not 0.0 < self.select_frac < 1.0:
+            raise UsageError(f"--select-frac must be strictly between 0 and 1, got {self.select_frac}")
+        if self.n is not None and self.n < 2:
+            raise UsageError(f"--n must be >= 2 (a selection and a held-out prompt), got {self.n}")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.compose < 1:
+            raise UsageError(f"--compose must be >= 1 (1: single edits), got {self.compose}")
+        if self.lm_tokens < LM_CONTEXT:
+            raise UsageError(f"--lm-tokens must be at least one context ({LM_CONTEXT} tokens), got {self.lm_tokens}")
+        if self.max_lm_loss_increase is not None and not self.max_lm_loss_increase >= 0:
+            raise UsageError(f"--max-lm-loss-increase must be >= 0 (nats), got {self.max_lm_loss_increase}")
+        if self.svd_cache_mb < 0:
+            raise UsageError(f"--svd-cache-mb must be >= 0, got {self.svd_cache_mb}")
+        if self.lm_text is not None and not Path(self.lm_text).expanduser().is_file():
+            raise UsageError(f"--lm-text {self.lm_text} does not exist; give a plain-text file (a few thousand words)")
+        ModelSpec.parse(self.model, self.checkpoint)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LaserSweep":
+        """The config from ``config.json`` (extra keys such as ``model_display`` are ignored)."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        for key in ("matrices", "rhos", "kinds"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+    @property
+    def measures_lm(self) -> bool:
+        return self.controls or self.lm_cost or self.max_lm_loss_increase is not None
+
+    @property
+    def swept_kinds(self) -> tuple[str, ...]:
+        """``kinds``, plus zero and random with ``controls``."""
+        extra = ("zero", "random") if self.controls else ()
+        return tuple(dict.fromkeys((*self.kinds, *extra)))
+
+
+def _gain_over_zero(summary: pd.DataFrame) -> pd.DataFrame:
+    """Add ``gain_over_zero`` (and per split) to lowrank/random rows: their change minus the zero edit's at the same place."""
+    zero = summary[summary["kind"] == "zero"].set_index(["layer", "matrix"])
+    if zero.empty:
+        return summary
+    out = summary.copy()
+    for col, new in (
+        ("delta_log_ratio", "gain_over_zero"),
+        ("select_delta_log_ratio", "select_gain_over_zero"),
+        ("heldout_delta_log_ratio", "heldout_gain_over_zero"),
+    ):
+        ref = [zero[col].get((l, m), math.nan) if k in ("lowrank", "random") else math.nan
+               for l, m, k in zip(out["layer"], out["matrix"], out["kind"])]
+        out[new] = out[col] - np.asarray(ref, dtype=float)
+    return out
+
+
+def _describe(edited: dict[str, float], base: dict[str, float]) -> str:
+    return (
+        f"P(answer)/P(the) {base['geo_ratio']:.3g}x -> {edited['geo_ratio']:.3g}x, "
+        f"top-1 {base['top1_acc']:.3f} -> {edited['top1_acc']:.3f}, "
+        f"P(answer) {base['mean_p_answer']:.4g} -> {edited['mean_p_answer']:.4g}, "
+        f"P(the) {base['mean_p_the']:.4g} -> {edited['mean_p_the']:.4g}"
+    )
+
+
+def best_record(
+    best: ConfigResult,
+    baseline: ConfigResult,
+    split: Split,
+    summary: pd.DataFrame,
+    criterion: str,
+) -> dict[str, Any]:
+    """best.json: the config, its gain on the selection split and on the held-out rest, and the controls."""
+    edit = best.edits[0]
+    report = result_report(best, baseline, split)
+    row = summary[summary["config"] == best.label].iloc[0]
+    record: dict[str, Any] = {
+        "layer": edit.layer,
+        "matrix": edit.matrix,
+        "rho": edit.rho,
+        "kind": edit.kind,
+        "k": best.ranks.get(edit.label),
+        "edit": edit.label,
+        "criterion": criterion,
+        "gain_select": score(best, baseline, split.select),
+        "gain_heldout": score(best, baseline, split.heldout),
+        "n_select": int(len(split.select)),
+        "n_heldout": int(len(split.heldout)),
+        "heldout": report["heldout"],
+        "select": report["select"],
+        "all": report["all"],
+        "headline": "held-out: " + _describe(report["heldout"]["edited"], report["heldout"]["baseline"]),
+    }
+    for col in ("gain_over_zero", "select_gain_over_zero", "heldout_gain_over_zero", "lm_loss", "delta_lm_loss"):
+        if col in row and not pd.isna(row[col]):
+            record[col] = float(row[col])
+    if "lm_loss" in baseline.values:
+        record["baseline_lm_loss"] = float(baseline.values["lm_loss"])
+    return record
+
+
+def greedy_compose(
+    model: HookedModel,
+    first: ConfigResult,
+    candidates: list[tuple[Edit, ...]],
+    measures: list,
+    baseline: ConfigResult,
+    split: Split,
+    k_max: int,
+    svd_cache: SVDCache,
+    allowed,
+    seed: int,
+    progress: bool,
+) -> tuple[list[dict[str, Any]], pd.DataFrame, ConfigResult]:
+    """Add, one at a time, the single edit at a new layer that most raises the selection score; stop at ``k_max`` or no gain."""
+    current = first
+    steps = [{"step": 1, "edits": [e.label for e in current.edits], "gain_select": score(current, baseline, split.select),
+              "gain_heldout": score(current, baseline, split.heldout)}]
+    tried = []
+    for step in range(2, k_max + 1):
+        used = {e.layer for e in current.edits}
+        pool = [c for c in candidates if c[0].layer not in used]
+        if not pool:
+            break
+        results = run_configs(model, pool, measures, svd_cache=svd_cache, fixed=current.edits, seed=seed,
+                              progress=progress, desc=f"compose step {step}")
+        frame = summary_frame(results, baseline, split)
+        frame.insert(0, "step", step)
+        tried.append(frame)
+        best = best_config(results, baseline, split.select, allowed=allowed)
+        if best is None or score(best, baseline, split.select) <= score(current, baseline, split.select):
+            log.info("compose: no edit at a new layer raises the selection score further; stopping at %d", len(current.edits))
+            break
+        current = best
+        steps.append({"step": step, "edits": [e.label for e in current.edits],
+                      "gain_select": score(current, baseline, split.select),
+                      "gain_heldout": score(current, baseline, split.heldout)})
+    tried_frame = pd.concat(tried, ignore_index=True) if tried else pd.DataFrame()
+    return steps, tried_frame, current
+
+
+def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedModel | None = None) -> dict[str, Any]:
+    """Run the sweep and write the run folder; returns best.json's content (plus timings)."""
+    from interp.plots_laser import before_after, laser_heatmaps
+
+    t_start = time.perf_counter()
+    model = model if model is not None else load_model(config.model, config.checkpoint, device=config.device)
+    for m in config.matrices:
+        model.arch.ref(m)  # UsageError listing the matrices this family has
+    layers = parse_layers(config.layers, model.n_layers)
+    grid = Grid(layers=layers, matrices=tuple(config.matrices), rhos=tuple(config.rhos), kinds=config.swept_kinds)
+    prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed)
+    if prompt_set.n_skipped:
+        log.info("%s: skipped %d (%s)", prompt_set.task, prompt_set.n_skipped, prompt_set.skipped)
+    select, heldout = split_indices(len(prompt_set), config.select_frac, config.seed)
+    split = Split(select, heldout)
+    batches = make_batches(model, prompt_set.prompts, config.batch_size)
+    measures: list = [PromptMetrics(prompt_set, batches)]
+    lm_source, means = None, None
+    if config.measures_lm or "mean" in grid.kinds:
+        text, lm_source = reference_text(config.lm_text, config.lm_tokens)
+        lm = lm_contexts(model, text, lm_source, n_tokens=config.lm_tokens)
+        ref_batches = lm_batches(model, lm)
+        if config.measures_lm:
+            measures.append(LMCost(ref_batches))
+            log.info("LM cost on %d contexts (%d scored tokens) of %s", lm.n_contexts, lm.n_scored, lm_source)
+        if "mean" in grid.kinds:
+            means = mean_outputs(model, ref_batches, [(e.layer, sublayer(e.matrix)) for c in grid.configs() for e in c if e.kind == "mean"])
+    svd_cache = SVDCache(max_bytes=config.svd_cache_mb << 20)
+    timing = Timing()
+    configs = [BASELINE] + grid.configs()
+    log.info("%s: %d configs x %d prompts (%s)", model.spec.display, len(configs), len(prompt_set), prompt_set.task)
+    results = run_configs(
+        model, configs, measures, svd_cache=svd_cache, means=means, seed=config.seed, progress=progress, timing=timing
+    )
+    baseline, edited = results[0], results[1:]
+
+    summary = _gain_over_zero(summary_frame(results, baseline, split))
+    base_lm = float(baseline.values["lm_loss"]) if "lm_loss" in baseline.values else None
+
+    def allowed(r: ConfigResult) -> bool:
+        if any(e.kind != "lowrank" for e in r.edits):
+            return False
+        if config.max_lm_loss_increase is not None:
+            return float(r.values["lm_loss"]) - base_lm <= config.max_lm_loss_increase
+        return True
+
+    criterion = "largest change in mean log P(answer)/P(the) on the selection split (lowrank edits only)"
+    if config.max_lm_loss_increase is not None:
+        criterion += f", LM-loss increase <= {config.max_lm_loss_increase} nats"
+    best = best_config(edited, baseline, split.select, allowed=allowed)
+    if best is None:
+        raise UsageError(
+            f"no lowrank config satisfies --max-lm-loss-increase {config.max_lm_loss_increase}; raise it or widen the grid"
+        )
+    record = best_record(best, baseline, split, summary, criterion)
+
+    out = Path(config.out)
+    names = list(metric_columns(prompt_set))
+    write_parquet(out / "results.parquet", per_prompt_frame(results, prompt_set, split, names))
+    if config.compose > 1:
+        candidates = [c for c in grid.configs() if c[0].kind == "lowrank"]
+        steps, tried, composed = greedy_compose(
+            model, best, candidates, measures, baseline, split, config.compose, svd_cache, allowed, config.seed, progress
+        )
+        record["compose"] = {
+            "steps": steps,
+            "edits": [e.label for e in composed.edits],
+            **{k: v for k, v in result_report(composed, baseline, split).items() if k in ("heldout", "select")},
+        }
+        if not tried.empty:
+            write_parquet(out / "compose.parquet", tried)
+    record["n_prompts"] = len(prompt_set)
+    record["n_configs"] = len(configs)
+    record["svd_cache"] = svd_cache.stats()
+    record["seconds"] = {"total": time.perf_counter() - t_start, "advance": timing.advance, "edit": timing.edit, "suffix": timing.suffix}
+    write_json(out / "config.json", {
+        **asdict(config), "model_display": model.spec.display, "layers_resolved": list(layers),
+        "n_prompts": len(prompt_set), "n_skipped": prompt_set.n_skipped, "skipped": prompt_set.skipped,
+        "select_indices": split.select.tolist(), "lm_text_source": lm_source,
+    })
+    write_parquet(out / "summary.parquet", summary)
+    write_json(out / "best.json", record)
+    title = f"{model.spec.display} · {prompt_set.task} (n={len(prompt_set)})"
+    laser_heatmaps(summary, out, title=title)
+    prompts = pd.DataFrame({"prompt": list(prompt_set.prompts), "answer": list(prompt_set.answers)})
+    before_after(
+        _frame(baseline, prompts, names).iloc[split.heldout],
+        _frame(best, prompts, names).iloc[split.heldout],
+        out / "p_the_vs_p_answer_best.png",
+        title=f"{title} · {len(split.heldout)} held-out prompts",
+        after_label=best.label,
+    )
+    return record
+
+
+def _frame(result: ConfigResult, prompts: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    frame = prompts.copy()
+    for name in names:
+        frame[name] = result.values[name]
+    return frame

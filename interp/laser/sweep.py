@@ -1,0 +1,320 @@
+"""Sweeps of edits: the grid, the suffix-only evaluation of every config, selection and composition.
+
+A *config* is a tuple of edits applied together (``()`` is the unedited baseline). Configs
+are evaluated grouped by their lowest edited layer l: the residual stream entering l is
+computed once per prompt batch (advanced layer by layer from the previous group, so all
+residuals together cost one forward pass), and each config then runs only blocks l..n-1 and
+the unembedding of the last position (:mod:`interp.laser.suffix`). Weights are edited in
+place and restored after each config (:func:`interp.laser.apply.apply_edits`); SVDs come
+from one :class:`~interp.laser.svd_cache.SVDCache`, so each matrix is decomposed once.
+
+Like the LASER paper, the best config is chosen on a selection split of the prompts and
+reported on the held-out rest (:func:`split_indices`, :func:`best_config`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+from jaxtyping import Float
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from interp.errors import UsageError
+from interp.evaluation import collect_metrics
+from interp.forward import Batch
+from interp.laser.apply import MeanVectors, apply_edits
+from interp.laser.edits import edits_label
+from interp.laser.grid import Config
+from interp.laser.suffix import residual_at, suffix_logits
+from interp.laser.svd_cache import SVDCache
+from interp.models.loading import HookedModel
+from interp.tasks.base import PromptSet
+
+log = logging.getLogger(__name__)
+
+BASELINE: Config = ()
+
+
+def start_layer(config: Config, default: int) -> int:
+    return min((e.layer for e in config), default=default)
+
+
+# --------------------------------------------------------------------------------------
+# evaluating configs from cached residuals
+# --------------------------------------------------------------------------------------
+class SuffixMeasure(Protocol):
+    """Something measured per config from residuals cached at the config's first edited layer."""
+
+    def advance(self, model: HookedModel, layer: int) -> None:
+        """Move the cached residuals to the input of ``layer`` (running only the blocks in between)."""
+
+    def measure(self, model: HookedModel, layer: int) -> dict[str, np.ndarray]:
+        """The measurement with the model as it is now, running blocks ``layer``.. only."""
+
+
+class PromptMetrics:
+    """Next-token metrics of a prompt set (one value per prompt) from cached residuals."""
+
+    def __init__(self, prompt_set: PromptSet, batches: Sequence[Batch]) -> None:
+        self.prompt_set = prompt_set
+        self.batches = list(batches)
+        self._resid: dict[tuple[int, ...], Float[Tensor, "batch pos d_model"]] = {}
+        self.layer: int | None = None
+
+    def advance(self, model: HookedModel, layer: int) -> None:
+        if self.layer is not None and layer < self.layer:
+            self._resid.clear()  # cannot run backwards: start again from the tokens
+        for batch in self.batches:
+            prev = self._resid.get(batch.indices)
+            self._resid[batch.indices] = residual_at(
+                model, batch, layer, resid=prev, from_layer=self.layer if prev is not None else 0
+            )
+        self.layer = layer
+
+    def measure(self, model: HookedModel, layer: int) -> dict[str, np.ndarray]:
+        if layer != self.layer:
+            raise RuntimeError(f"residuals are cached at layer {self.layer}, not {layer}")
+
+        def logits_fn(m: HookedModel, batch: Batch) -> Float[Tensor, "batch vocab"]:
+            return suffix_logits(m, batch, self._resid[batch.indices], layer)
+
+        return collect_metrics(model, self.prompt_set, self.batches, logits_fn)
+
+
+@dataclass
+class Timing:
+    """Where a sweep's time went (seconds)."""
+
+    advance: float = 0.0  # computing residuals at the edited layers
+    edit: float = 0.0  # SVDs, reconstructions, writes and restores
+    suffix: float = 0.0  # suffix forward passes and metrics
+    n_configs: int = 0
+
+    @property
+    def total(self) -> float:
+        return self.advance + self.edit + self.suffix
+
+
+@dataclass
+class ConfigResult:
+    edits: Config
+    start: int  # the layer the suffix passes started from
+    values: dict[str, np.ndarray]  # per-prompt metrics (and scalar measures as 0-d arrays)
+    ranks: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return edits_label(self.edits)
+
+
+def run_configs(
+    model: HookedModel,
+    configs: Sequence[Config],
+    measures: Sequence[SuffixMeasure],
+    *,
+    svd_cache: SVDCache | None = None,
+    means: MeanVectors | None = None,
+    fixed: Config = (),
+    seed: int = 0,
+    progress: bool = False,
+    timing: Timing | None = None,
+    desc: str = "laser",
+) -> list[ConfigResult]:
+    """Evaluate each config (with ``fixed`` edits added) through every measure; results in ``configs``' order.
+
+    The baseline config ``()`` runs from the lowest start layer of the other configs.
+    """
+    svd_cache = svd_cache if svd_cache is not None else SVDCache()
+    timing = timing if timing is not None else Timing()
+    full = [tuple(fixed) + tuple(c) for c in configs]
+    lowest = min((start_layer(c, model.n_layers) for c in full if c), default=0)
+    lowest = min(lowest, model.n_layers - 1)
+    order = sorted(range(len(full)), key=lambda i: start_layer(full[i], lowest))
+    results: dict[int, ConfigResult] = {}
+    bar = tqdm(total=len(order), desc=desc, disable=not progress, leave=False)
+    for start, group in groupby(order, key=lambda i: start_layer(full[i], lowest)):
+        t0 = time.perf_counter()
+        for m in measures:
+            m.advance(model, start)
+        timing.advance += time.perf_counter() - t0
+        for i in group:
+            t0 = time.perf_counter()
+            with apply_edits(model, full[i], svd_cache=svd_cache, means=means, seed=seed) as report:
+                t1 = time.perf_counter()
+                values: dict[str, np.ndarray] = {}
+                for m in measures:
+                    values.update(m.measure(model, start))
+                t2 = time.perf_counter()
+            timing.edit += (t1 - t0) + (time.perf_counter() - t2)
+            timing.suffix += t2 - t1
+            timing.n_configs += 1
+            results[i] = ConfigResult(edits=full[i], start=start, values=values, ranks=dict(report.ranks))
+            bar.update(1)
+    bar.close()
+    return [results[i] for i in range(len(full))]
+
+
+# --------------------------------------------------------------------------------------
+# selection split, summaries, the best config
+# --------------------------------------------------------------------------------------
+def split_indices(n: int, select_frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded random ``select_frac`` of ``range(n)`` (selection) and the rest (held out), each sorted."""
+    if not 0.0 < select_frac < 1.0:
+        raise UsageError(f"--select-frac must be strictly between 0 and 1, got {select_frac}")
+    if n < 2:
+        raise UsageError(f"a selection / held-out split needs at least 2 prompts, got {n}")
+    n_select = min(n - 1, max(1, int(round(select_frac * n))))
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[:n_select]), np.sort(perm[n_select:])
+
+
+def _mean(values: np.ndarray, idx: np.ndarray | None) -> float:
+    v = values if idx is None else values[idx]
+    return float(np.mean(v.astype(np.float64))) if len(v) else math.nan
+
+
+def stats(values: dict[str, np.ndarray], idx: np.ndarray | None = None) -> dict[str, float]:
+    """Means over the prompts ``idx`` (all when None): P(answer), P(the), log ratio (+ geometric ratio), top-1..."""
+    out = {
+        "mean_p_answer": _mean(values["p_answer"], idx),
+        "mean_p_the": _mean(values["p_the"], idx),
+        "mean_log_ratio": _mean(values["log_ratio"], idx),
+        "top1_acc": _mean(values["top1"], idx),
+    }
+    out["geo_ratio"] = math.exp(out["mean_log_ratio"])
+    for name in ("p_function", "p_s", "logit_diff"):
+        if name in values and np.ndim(values[name]) == 1:
+            out[f"mean_{name}"] = _mean(values[name], idx)
+    return out
+
+
+def delta_stats(edited: dict[str, float], base: dict[str, float]) -> dict[str, float]:
+    return {
+        ("delta_" + k.removeprefix("mean_")): edited[k] - base[k]
+        for k in edited
+        if k != "geo_ratio" and k in base
+    }
+
+
+@dataclass(frozen=True)
+class Split:
+    select: np.ndarray
+    heldout: np.ndarray
+
+
+def score(result: ConfigResult, baseline: ConfigResult, idx: np.ndarray) -> float:
+    """The selection criterion: change in mean log P(answer)/P(the) over the prompts ``idx``."""
+    return _mean(result.values["log_ratio"], idx) - _mean(baseline.values["log_ratio"], idx)
+
+
+def best_config(
+    results: Sequence[ConfigResult],
+    baseline: ConfigResult,
+    idx: np.ndarray,
+    *,
+    allowed: Callable[[ConfigResult], bool] = lambda r: True,
+) -> ConfigResult | None:
+    """The config with the largest :func:`score` on ``idx`` among the ``allowed`` edited ones (first wins ties)."""
+    best, best_score = None, -math.inf
+    for r in results:
+        if not r.edits or not allowed(r):
+            continue
+        s = score(r, baseline, idx)
+        if s > best_score:
+            best, best_score = r, s
+    return best
+
+
+def result_report(result: ConfigResult, baseline: ConfigResult, split: Split) -> dict:
+    """Baseline and edited stats and their changes on the selection split, the held-out rest and all prompts."""
+    report = {}
+    for name, idx in (("select", split.select), ("heldout", split.heldout), ("all", None)):
+        base, edited = stats(baseline.values, idx), stats(result.values, idx)
+        report[name] = {
+            "n": int(len(result.values["p_answer"]) if idx is None else len(idx)),
+            "baseline": base,
+            "edited": edited,
+            "change": delta_stats(edited, base),
+        }
+    return report
+
+
+# --------------------------------------------------------------------------------------
+# frames
+# --------------------------------------------------------------------------------------
+def _edit_columns(edits: Config) -> dict:
+    if not edits:
+        return {"layer": -1, "matrix": "none", "kind": "none", "rho": 1.0}
+    first = edits[0] if len(edits) == 1 else None
+    if first is None:
+        return {"layer": -2, "matrix": "compose", "kind": "compose", "rho": math.nan}
+    return {
+        "layer": first.layer,
+        "matrix": first.matrix,
+        "kind": first.kind,
+        "rho": 1.0 if first.rho is None else float(first.rho),
+    }
+
+
+def per_prompt_frame(
+    results: Sequence[ConfigResult], prompt_set: PromptSet, split: Split, metric_names: Sequence[str]
+) -> pd.DataFrame:
+    """One row per (config, prompt): config columns, prompt index and split, the metrics."""
+    n = len(prompt_set)
+    split_col = np.full(n, "heldout", dtype=object)
+    split_col[split.select] = "select"
+    frames = []
+    for r in results:
+        cols = _edit_columns(r.edits)
+        frame = pd.DataFrame(
+            {
+                "config": r.label,
+                "layer": np.full(n, cols["layer"], dtype=np.int16),
+                "matrix": cols["matrix"],
+                "kind": cols["kind"],
+                "rho": np.full(n, cols["rho"], dtype=np.float32),
+                "prompt_index": np.arange(n, dtype=np.int32),
+                "split": split_col,
+            }
+        )
+        for name in metric_names:
+            values = r.values[name]
+            frame[name] = values.astype(np.float32) if values.dtype.kind == "f" else values
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    for name in ("config", "matrix", "kind", "split"):
+        out[name] = out[name].astype("category")
+    return out
+
+
+def summary_frame(results: Sequence[ConfigResult], baseline: ConfigResult, split: Split) -> pd.DataFrame:
+    """One row per config: means over all prompts, and the changes against the baseline (all / select / held out)."""
+    base_all = stats(baseline.values)
+    rows = []
+    for r in results:
+        row = {"config": r.label, **_edit_columns(r.edits), "k": r.ranks.get(r.edits[0].label) if len(r.edits) == 1 else None}
+        edited = stats(r.values)
+        row.update(edited)
+        row.update(delta_stats(edited, base_all))
+        for name, idx in (("select", split.select), ("heldout", split.heldout)):
+            e, b = stats(r.values, idx), stats(baseline.values, idx)
+            row[f"{name}_delta_log_ratio"] = e["mean_log_ratio"] - b["mean_log_ratio"]
+            row[f"{name}_delta_top1_acc"] = e["top1_acc"] - b["top1_acc"]
+        for name, value in r.values.items():
+            if np.ndim(value) == 0:  # scalar measures (lm_loss)
+                row[name] = float(value)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if "lm_loss" in frame:
+        frame["delta_lm_loss"] = frame["lm_loss"] - float(baseline.values["lm_loss"])
+    return frame
+

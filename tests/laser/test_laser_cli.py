@@ -1,0 +1,122 @@
+"""`interp laser-sweep` and `interp eval --laser/--edit` through typer's runner: happy paths and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from interp.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def assert_one_line_error(result, *needles: str):
+    assert result.exit_code == 2, result.output
+    text = result.stderr.strip() if result.stderr else result.output.strip()
+    assert "Traceback" not in result.output
+    assert len(text.splitlines()) == 1, text
+    for needle in needles:
+        assert needle in text, text
+
+
+@pytest.fixture(scope="module")
+def gpt2_dir(tiny_model_dirs):
+    return str(tiny_model_dirs["gpt2"])
+
+
+def sweep(model_dir, out, *extra):
+    return run("laser-sweep", "--model", model_dir, "--task", "factual", "--n", "8", "--out", str(out), "--device", "cpu", *extra)
+
+
+def test_sweep_happy_path(gpt2_dir, tmp_path):
+    out = tmp_path / "s"
+    result = sweep(gpt2_dir, out, "--layers", "1", "--rhos", "0.5,0.1", "--select-frac", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "best (chosen on 4 selection prompts)" in result.output and "held-out" in result.output
+    best = json.loads((out / "best.json").read_text())
+    assert best["layer"] == 1 and best["matrix"] in ("mlp_in", "mlp_out") and best["rho"] in (0.5, 0.1)
+    assert len(pd.read_parquet(out / "summary.parquet")) == 1 + 2 * 2
+
+
+def test_sweep_with_mean_ablation_kind(gpt2_dir, tmp_path):
+    out = tmp_path / "m"
+    result = sweep(gpt2_dir, out, "--layers", "1", "--matrices", "mlp_out", "--rhos", "0.5", "--kinds", "lowrank,mean",
+                   "--lm-tokens", "256")
+    assert result.exit_code == 0, result.output
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert list(summary["config"]) == ["baseline", "1:mlp_out:lowrank:0.5", "1:mlp_out:mean"]
+    assert summary["delta_log_ratio"].abs().iloc[2] > 0
+
+
+@pytest.mark.parametrize(
+    "extra, needles",
+    [
+        (("--kinds", "zero"), ("--kinds must include lowrank",)),
+        (("--kinds", "lowrank,shrink"), ("unknown edit kind 'shrink'",)),
+        (("--layers", "5"), ("layer 5 is out of range", "2 layers")),
+        (("--layers", "0:9"), ("out of range", "2 layers")),
+        (("--matrices", "mlp_gate"), ("'mlp_gate' does not exist in GPT-2 models", "choose from mlp_in, mlp_out, attn_q")),
+        (("--matrices", "mlp_middle"), ("unknown matrix 'mlp_middle'",)),
+        (("--rhos", "0"), ("rho must be in (0, 1]",)),
+        (("--rhos", "0.5,1.5"), ("rho must be in (0, 1]",)),
+        (("--rhos", "-0.1"), ("rho must be in (0, 1]",)),
+        (("--rhos", ""), ("--rhos is empty",)),
+        (("--layers", "1:1"), ("grid is empty",)),
+        (("--matrices", ","), ("--matrices is empty",)),
+        (("--select-frac", "1"), ("--select-frac",)),
+        (("--max-lm-loss-increase", "-0.1"), ("--max-lm-loss-increase must be >= 0",)),
+        (("--controls", "--lm-text", "/nonexistent/ref.txt"), ("--lm-text /nonexistent/ref.txt does not exist",)),
+        (("--compose", "0"), ("--compose must be >= 1",)),
+    ],
+)
+def test_sweep_bad_input(gpt2_dir, tmp_path, extra, needles):
+    assert_one_line_error(sweep(gpt2_dir, tmp_path / "bad", *extra), *needles)
+
+
+def test_sweep_lm_text_shorter_than_a_context(gpt2_dir, tmp_path):
+    short = tmp_path / "short.txt"
+    short.write_text("Only a few words here.")
+    result = sweep(gpt2_dir, tmp_path / "o", "--layers", "1", "--rhos", "0.5", "--controls", "--lm-text", str(short))
+    assert_one_line_error(result, "shorter than one context")
+
+
+def test_eval_with_edits(gpt2_dir, tmp_path):
+    out = tmp_path / "e"
+    result = run("eval", "--model", gpt2_dir, "--task", "factual", "--n", "8", "--out", str(out),
+                 "--laser", "1:mlp_in:0.1", "--edit", "0:mlp_out:zero", "--edit", "1:attn_v:random:0.5",
+                 "--edit", "1:attn_o:mean")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["edits"] == ["1:mlp_in:lowrank:0.1", "0:mlp_out:zero", "1:attn_v:random:0.5", "1:attn_o:mean"]
+    assert summary["n_matrices_edited"] == 3 and summary["n_hooks"] == 1
+    assert summary["delta_lm_loss"] == pytest.approx(summary["lm_loss"] - summary["baseline_lm_loss"])
+    assert "mean_p_function" in summary
+    assert summary["change_p_answer"] == pytest.approx(summary["mean_p_answer"] - summary["baseline"]["mean_p_answer"])
+    assert {"change_p_the", "change_log_ratio", "change_top1_acc", "change_p_function"} <= set(summary)
+    assert json.loads((out / "config.json").read_text())["edits"] == summary["edits"]
+
+
+@pytest.mark.parametrize(
+    "extra, needles",
+    [
+        (("--laser", "7:mlp_in:0.5"), ("layer 7 is out of range", "layers 0..1")),
+        (("--laser", "0:mlp_gate:0.5"), ("'mlp_gate' does not exist in GPT-2 models", "choose from")),
+        (("--laser", "0:mlp_in:0"), ("rho must be in (0, 1]",)),
+        (("--laser", "0:mlp_in:2"), ("rho must be in (0, 1]",)),
+        (("--edit", "0:mlp_in:shrink:0.5"), ("unknown edit kind 'shrink'",)),
+        (("--edit", "0:mlp_in:random"), ("needs a rho",)),
+        (("--laser", "0:mlp_in:zero:0.5"), ("--laser takes LAYER:MATRIX:RHO",)),
+        (("--laser", "0:mlp_in:zero"), ("--laser takes LAYER:MATRIX:RHO",)),
+        (("--edit", "0:mlp_in:zero", "--lm-text", "/nonexistent.txt"), ("does not exist",)),
+    ],
+)
+def test_eval_bad_edits(gpt2_dir, tmp_path, extra, needles):
+    result = run("eval", "--model", gpt2_dir, "--task", "factual", "--n", "4", "--out", str(tmp_path / "x"), *extra)
+    assert_one_line_error(result, *needles)

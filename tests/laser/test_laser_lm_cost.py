@@ -1,0 +1,65 @@
+"""LM cost against a hand computation; p_function against its members' probabilities."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from interp.errors import UsageError
+from interp.evaluation import function_word_ids, function_words
+from interp.forward import last_logits, make_batches
+from interp.laser.lm_cost import lm_batches, lm_contexts, lm_loss, reference_text
+from interp.metrics import next_token_metrics
+
+TEXT = ("The morning came and the travellers went to the market in the town. " * 40).strip()
+
+
+def test_lm_loss_equals_hand_computation(tiny_model, tmp_path):
+    path = tmp_path / "ref.txt"
+    path.write_text(TEXT)
+    text, source = reference_text(str(path), 256)
+    assert source == str(path)
+    lm = lm_contexts(tiny_model, text, source, n_tokens=256, context=64)
+    assert lm.n_contexts == 4
+    ids = tiny_model.tokenizer.tokenizer.encode(TEXT, add_special_tokens=False)[: 4 * 64]
+    rows = torch.tensor(ids).view(4, 64)
+    if tiny_model.tokenizer.prepend_bos:
+        rows = torch.cat([torch.full((4, 1), tiny_model.tokenizer.bos_token_id), rows], dim=1)
+    assert torch.equal(lm.input_ids, rows)
+    with torch.no_grad():
+        logits = tiny_model.hf_model(rows).logits
+    hand = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1))
+    assert lm_loss(tiny_model, lm_batches(tiny_model, lm, batch_size=3)) == pytest.approx(hand.item(), abs=1e-5)
+
+
+def test_reference_text_errors(tiny_gpt2, tmp_path):
+    with pytest.raises(UsageError, match="does not exist"):
+        reference_text(str(tmp_path / "missing.txt"))
+    short = tmp_path / "short.txt"
+    short.write_text("Too short.")
+    text, source = reference_text(str(short))
+    with pytest.raises(UsageError, match="shorter than one context"):
+        lm_contexts(tiny_gpt2, text, source)
+    with pytest.raises(UsageError, match="at least one context"):
+        lm_contexts(tiny_gpt2, TEXT, "x", n_tokens=10, context=64)
+
+
+def test_default_reference_text_is_present():
+    text, source = reference_text(None, 4096)
+    assert len(text) > 5000 and source
+
+
+def test_p_function_is_the_sum_of_its_members(tiny_model, prompts):
+    assert function_words()[:2] == (" the", " a")
+    ids = function_word_ids(tiny_model)
+    assert ids and len(set(ids)) == len(ids)
+    batch = make_batches(tiny_model, prompts, 8)[0]
+    logits = last_logits(tiny_model, batch)
+    answers = torch.zeros(len(batch), dtype=torch.long)
+    the_id = tiny_model.tokenizer.single_token_id(" the")
+    metrics = next_token_metrics(logits, answers, the_id, function_ids=torch.tensor(ids))
+    probs = logits.float().softmax(-1)
+    expected = sum(probs[:, i] for i in ids)
+    torch.testing.assert_close(metrics["p_function"], expected, atol=1e-6, rtol=1e-5)
+    assert (metrics["p_function"] >= metrics["p_the"] - 1e-7).all()
+    assert "p_function" not in next_token_metrics(logits, answers, the_id)
