@@ -6,24 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
-from interp.cli import app
-
-runner = CliRunner()
-
-
-def run(*args: str):
-    return runner.invoke(app, list(args))
-
-
-def assert_one_line_error(result, *needles: str):
-    assert result.exit_code == 2, result.output
-    text = result.stderr.strip() if result.stderr else result.output.strip()
-    assert "Traceback" not in result.output
-    assert len(text.splitlines()) == 1, text
-    for needle in needles:
-        assert needle in text, text
+from cli_helpers import assert_one_line_error, run
 
 
 @pytest.fixture(scope="module")
