@@ -25,7 +25,7 @@ from torch import Tensor
 from interp.errors import UsageError
 from interp.laser.apply import sublayer
 from interp.laser.grid import DEFAULT_LM_TOKENS, LM_CONTEXT
-from interp.laser.suffix import residual_at, suffix_all_logits
+from interp.laser.suffix import ResidualCache, suffix_all_logits
 from interp.forward import Batch
 from interp.models.loading import HookedModel
 from interp.paths import shared_data_dir
@@ -138,26 +138,16 @@ class LMCost:
 
     def __init__(self, batches: Sequence[Batch]) -> None:
         self.batches = list(batches)
-        self._resid: dict[tuple[int, ...], Tensor] = {}
-        self.layer: int | None = None
+        self.residuals = ResidualCache(self.batches)
 
     def advance(self, model: HookedModel, layer: int) -> None:
-        if self.layer is not None and layer < self.layer:
-            self._resid.clear()  # cannot run backwards: start again from the tokens
-        for batch in self.batches:
-            prev = self._resid.get(batch.indices)
-            self._resid[batch.indices] = residual_at(
-                model, batch, layer, resid=prev, from_layer=self.layer if prev is not None else 0
-            )
-        self.layer = layer
+        self.residuals.advance(model, layer)
 
     @torch.inference_mode()
     def measure(self, model: HookedModel, layer: int) -> dict[str, np.ndarray]:
-        if layer != self.layer:
-            raise RuntimeError(f"residuals are cached at layer {self.layer}, not {layer}")
         total, count = 0.0, 0
         for batch in self.batches:
-            logits = suffix_all_logits(model, self._resid[batch.indices], layer, batch.attention_mask)
+            logits = suffix_all_logits(model, self.residuals.at(batch, layer), layer, batch.attention_mask)
             losses = token_losses(logits, batch.input_ids)
             total += float(losses.double().sum())
             count += losses.numel()

@@ -13,7 +13,7 @@ supported families return a bare hidden-state tensor, which is what the pass-thr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -73,6 +73,36 @@ def residual_at(
         return resid
     with skip_blocks_below(model, from_layer):
         return model.bridge(resid, attention_mask=batch.attention_mask, start_at_layer=from_layer, stop_at_layer=layer)
+
+
+class ResidualCache:
+    """The residual stream entering one layer, per prompt batch, advanced layer by layer.
+
+    Moving forward from layer a to b runs only blocks a..b-1 on the cached residuals, so
+    visiting the layers in increasing order costs one forward pass in all; moving back starts
+    again from the tokens.
+    """
+
+    def __init__(self, batches: Sequence[Batch]) -> None:
+        self.batches = list(batches)
+        self._resid: dict[tuple[int, ...], Float[Tensor, "batch pos d_model"]] = {}
+        self.layer: int | None = None
+
+    def advance(self, model: HookedModel, layer: int) -> None:
+        if self.layer is not None and layer < self.layer:
+            self._resid.clear()  # cannot run backwards: start again from the tokens
+        for batch in self.batches:
+            prev = self._resid.get(batch.indices)
+            self._resid[batch.indices] = residual_at(
+                model, batch, layer, resid=prev, from_layer=self.layer if prev is not None else 0
+            )
+        self.layer = layer
+
+    def at(self, batch: Batch, layer: int) -> Float[Tensor, "batch pos d_model"]:
+        """The cached residual of ``batch`` entering ``layer`` (the layer last advanced to)."""
+        if layer != self.layer:
+            raise RuntimeError(f"residuals are cached at layer {self.layer}, not {layer}")
+        return self._resid[batch.indices]
 
 
 @torch.inference_mode()

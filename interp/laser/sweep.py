@@ -34,7 +34,7 @@ from interp.forward import Batch
 from interp.laser.apply import MeanVectors, apply_edits
 from interp.laser.edits import edits_label
 from interp.laser.grid import Config
-from interp.laser.suffix import residual_at, suffix_logits
+from interp.laser.suffix import ResidualCache, suffix_logits
 from interp.laser.svd_cache import SVDCache
 from interp.models.loading import HookedModel
 from interp.tasks.base import PromptSet
@@ -67,25 +67,14 @@ class PromptMetrics:
     def __init__(self, prompt_set: PromptSet, batches: Sequence[Batch]) -> None:
         self.prompt_set = prompt_set
         self.batches = list(batches)
-        self._resid: dict[tuple[int, ...], Float[Tensor, "batch pos d_model"]] = {}
-        self.layer: int | None = None
+        self.residuals = ResidualCache(self.batches)
 
     def advance(self, model: HookedModel, layer: int) -> None:
-        if self.layer is not None and layer < self.layer:
-            self._resid.clear()  # cannot run backwards: start again from the tokens
-        for batch in self.batches:
-            prev = self._resid.get(batch.indices)
-            self._resid[batch.indices] = residual_at(
-                model, batch, layer, resid=prev, from_layer=self.layer if prev is not None else 0
-            )
-        self.layer = layer
+        self.residuals.advance(model, layer)
 
     def measure(self, model: HookedModel, layer: int) -> dict[str, np.ndarray]:
-        if layer != self.layer:
-            raise RuntimeError(f"residuals are cached at layer {self.layer}, not {layer}")
-
         def logits_fn(m: HookedModel, batch: Batch) -> Float[Tensor, "batch vocab"]:
-            return suffix_logits(m, batch, self._resid[batch.indices], layer)
+            return suffix_logits(m, batch, self.residuals.at(batch, layer), layer)
 
         return collect_metrics(model, self.prompt_set, self.batches, logits_fn)
 
