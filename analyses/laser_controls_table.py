@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from interp.results import read_json
+from interp.io import read_json
 
 COLUMNS = ("heldout_delta_log_ratio", "delta_p_answer", "delta_p_the", "delta_top1_acc", "delta_lm_loss")
 

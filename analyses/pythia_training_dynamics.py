@@ -42,7 +42,7 @@ import pandas as pd
 from interp.errors import UsageError
 from interp.models.checkpoints import local_steps
 from interp.paths import prompts_dir
-from interp.results import write_json
+from interp.io import write_json
 from interp.sweeps.checkpoint_sweep import SweepConfig, SweepReport, run_sweep
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

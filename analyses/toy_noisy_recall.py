@@ -31,7 +31,7 @@ import torch  # noqa: E402
 from interp.toy.checkpoint import list_steps, load_checkpoint, step_dir  # noqa: E402
 from interp.toy.configs import preset, with_overrides  # noqa: E402
 from interp.toy.evaluate import evaluate  # noqa: E402
-from interp.lowrank import rank_for  # noqa: E402
+from interp.edits.lowrank import rank_for  # noqa: E402
 from interp.toy.interventions import MLP_MATRICES, drop_mlp, truncate_mlp  # noqa: E402
 from interp.toy.train import train  # noqa: E402
 

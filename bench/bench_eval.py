@@ -13,7 +13,7 @@ import time
 import numpy as np
 import torch
 
-from interp.evaluation import evaluate
+from interp.scoring.evaluate import evaluate
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import load_model
 from interp.tasks import build_task

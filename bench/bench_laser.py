@@ -33,14 +33,14 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from interp.evaluation import collect_metrics
-from interp.forward import make_batches
-from interp.laser.apply import apply_edits
+from interp.scoring.evaluate import collect_metrics
+from interp.scoring.forward import make_batches
+from interp.edits.apply import apply_edits
 from interp.laser.grid import Grid
-from interp.laser.svd_cache import SVDCache
+from interp.edits.svd_cache import SVDCache
 from interp.laser.sweep import BASELINE, PromptMetrics, Timing, run_configs, start_layer
-from interp.laser.weights import resolve
-from interp.lowrank import rank_for
+from interp.edits.weights import resolve
+from interp.edits.lowrank import rank_for
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, load_model
 from interp.tasks import build_task

@@ -97,7 +97,7 @@ def predict(
     from rich.table import Table
 
     from interp.models.loading import load_model
-    from interp.predict import top_tokens
+    from interp.scoring.predict import top_tokens
 
     if top_k < 1:
         raise UsageError(f"--top-k must be >= 1, got {top_k}")
@@ -126,7 +126,7 @@ def eval_command(
     lm_text: Optional[Path] = typer.Option(None, "--lm-text", help="reference text for the edits' LM cost and mean ablations"),
 ) -> None:
     """Evaluate a task: writes config.json, results.parquet, summary.json, p_the_vs_p_answer.png."""
-    from interp.eval_run import EvalRun, run_eval
+    from interp.scoring.run import EvalRun, run_eval
     from interp.laser.cli import edits_from_options
 
     config = EvalRun(

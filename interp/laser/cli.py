@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from interp.laser.edits import Edit, is_number, parse_edits
+from interp.edits.spec import Edit, is_number, parse_edits
 from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, parse_floats, parse_names
 
 LaserOpt = typer.Option(

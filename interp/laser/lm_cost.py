@@ -23,10 +23,10 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from interp.errors import UsageError
-from interp.laser.apply import sublayer
+from interp.edits.apply import sublayer
 from interp.laser.grid import DEFAULT_LM_TOKENS, LM_CONTEXT
 from interp.laser.suffix import ResidualCache, suffix_all_logits
-from interp.forward import Batch
+from interp.scoring.forward import Batch
 from interp.models.loading import HookedModel
 from interp.paths import shared_data_dir
 
@@ -96,7 +96,7 @@ def lm_contexts(
 
 
 def lm_batches(model: HookedModel, lm: LMText, batch_size: int | None = None) -> list[Batch]:
-    """The contexts as unpadded :class:`~interp.forward.Batch` es on the model's device.
+    """The contexts as unpadded :class:`~interp.scoring.forward.Batch` es on the model's device.
 
     By default as many contexts per batch as keep the batch's float32 logits
     (``contexts x positions x vocabulary``) under 256 MiB: 8 for SmolLM2, 1 for Gemma 3's

@@ -27,13 +27,13 @@ import numpy as np
 import pandas as pd
 
 from interp.errors import UsageError
-from interp.evaluation import metric_columns
-from interp.forward import make_batches
-from interp.laser.edits import KINDS, MATRICES, Edit
+from interp.scoring.evaluate import metric_columns
+from interp.scoring.forward import make_batches
+from interp.edits.spec import KINDS, MATRICES, Edit
 from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LM_CONTEXT, Grid, parse_layers
-from interp.laser.apply import sublayer
+from interp.edits.apply import sublayer
 from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, mean_outputs, reference_text
-from interp.laser.svd_cache import SVDCache
+from interp.edits.svd_cache import SVDCache
 from interp.laser.sweep import (
     BASELINE,
     ConfigResult,
@@ -50,7 +50,7 @@ from interp.laser.sweep import (
 )
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, ModelSpec, load_model
-from interp.results import write_json, write_parquet
+from interp.io import write_json, write_parquet
 from interp.tasks import build_task
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class LaserSweep:
     seed: int = 0
     batch_size: int = 64
     compose: int = 1  # greedy composition of up to this many edits (1: single edits only)
-    kinds: tuple[str, ...] = ("lowrank",)  # edit kinds swept at every place (see interp.laser.edits)
+    kinds: tuple[str, ...] = ("lowrank",)  # edit kinds swept at every place (see interp.edits.spec)
     controls: bool = False  # add zero and random edits at every place, and the LM cost
     lm_cost: bool = False  # language-modelling loss per config (on with controls)
     lm_text: str | None = None
@@ -240,7 +240,7 @@ def greedy_compose(
 
 def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedModel | None = None) -> dict[str, Any]:
     """Run the sweep and write the run folder; returns best.json's content (plus timings)."""
-    from interp.plots_laser import before_after, laser_heatmaps
+    from interp.laser.plots import before_after, laser_heatmaps
 
     t_start = time.perf_counter()
     model = model if model is not None else load_model(config.model, config.checkpoint, device=config.device)

@@ -20,7 +20,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.forward import Batch, last_position_only
+from interp.scoring.forward import Batch, last_position_only
 from interp.models.loading import HookedModel
 
 

@@ -5,8 +5,8 @@ are evaluated grouped by their lowest edited layer l: the residual stream enteri
 computed once per prompt batch (advanced layer by layer from the previous group, so all
 residuals together cost one forward pass), and each config then runs only blocks l..n-1 and
 the unembedding of the last position (:mod:`interp.laser.suffix`). Weights are edited in
-place and restored after each config (:func:`interp.laser.apply.apply_edits`); SVDs come
-from one :class:`~interp.laser.svd_cache.SVDCache`, so each matrix is decomposed once.
+place and restored after each config (:func:`interp.edits.apply.apply_edits`); SVDs come
+from one :class:`~interp.edits.svd_cache.SVDCache`, so each matrix is decomposed once.
 
 Like the LASER paper, the best config is chosen on a selection split of the prompts and
 reported on the held-out rest (:func:`split_indices`, :func:`best_config`).
@@ -29,13 +29,13 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from interp.errors import UsageError
-from interp.evaluation import collect_metrics
-from interp.forward import Batch
-from interp.laser.apply import MeanVectors, apply_edits
-from interp.laser.edits import edits_label
+from interp.scoring.evaluate import collect_metrics
+from interp.scoring.forward import Batch
+from interp.edits.apply import MeanVectors, apply_edits
+from interp.edits.spec import edits_label
 from interp.laser.grid import Config
 from interp.laser.suffix import ResidualCache, suffix_logits
-from interp.laser.svd_cache import SVDCache
+from interp.edits.svd_cache import SVDCache
 from interp.models.loading import HookedModel
 from interp.tasks.base import PromptSet
 

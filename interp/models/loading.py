@@ -29,7 +29,7 @@ from interp.errors import UsageError
 from interp.models.checkpoints import PYTHIA_STEPS, check_step, is_pythia, local_steps, parse_step
 from interp.models.embedded import EMBEDDED, embedded_model
 from interp.models.registry import ArchSpec, arch_for
-from interp.tokens import PromptTokenizer
+from interp.models.tokens import PromptTokenizer
 
 log = logging.getLogger(__name__)
 

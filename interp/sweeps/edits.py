@@ -25,7 +25,7 @@ def _canonical(spec: str, kind: str) -> str:
 
         layer, matrix, rho = parse_laser(spec)
         return f"{layer}:{matrix}:{rho:g}"
-    from interp.laser.edits import Edit
+    from interp.edits.spec import Edit
 
     return Edit.parse(spec).label
 
@@ -33,7 +33,7 @@ def _canonical(spec: str, kind: str) -> str:
 def check_edits(specs: Sequence[str], kind: str) -> tuple[str, ...]:
     """Validate ``--laser`` strings for a source of ``kind`` ("hf" or "toy"); return their canonical spellings.
 
-    Hugging Face checkpoints take every spelling of :class:`interp.laser.edits.Edit`
+    Hugging Face checkpoints take every spelling of :class:`interp.edits.spec.Edit`
     (``L:M:RHO``, ``L:M:KIND[:RHO]``); toy runs take ``L:mlp_in|mlp_out:RHO``. Layer numbers
     are checked against the model when the first checkpoint is loaded.
     """
@@ -56,7 +56,7 @@ def edit_context(loaded: Any, spec: str) -> ContextManager[Any]:
 
         layer, matrix, rho = parse_laser(spec)
         return truncate_mlp(loaded.model, layer, matrix, rho)
-    from interp.laser.apply import apply_edits
-    from interp.laser.edits import Edit
+    from interp.edits.apply import apply_edits
+    from interp.edits.spec import Edit
 
     return apply_edits(loaded.model, [Edit.parse(spec)])

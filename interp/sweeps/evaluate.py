@@ -66,7 +66,7 @@ def _with_keys(frame: pd.DataFrame, step: int, edit: str) -> pd.DataFrame:
 
 
 def _evaluate_hf(loaded: LoadedCheckpoint, options: TaskOptions, edits: tuple[str, ...]) -> tuple[list[pd.DataFrame], dict]:
-    from interp.evaluation import evaluate
+    from interp.scoring.evaluate import evaluate
     from interp.tasks import build_task
 
     model = loaded.model

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from interp.errors import UsageError
-from interp.results import read_json, write_json, write_parquet
+from interp.io import read_json, write_json, write_parquet
 from interp.sweeps.fingerprint import duplicate_groups
 
 log = logging.getLogger(__name__)

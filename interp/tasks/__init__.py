@@ -14,7 +14,7 @@ from interp.tasks.base import PromptSet
 from interp.tasks.custom import PREFIX, build_custom
 from interp.tasks.factual import build_factual
 from interp.tasks.ioi import build_ioi
-from interp.tokens import PromptTokenizer
+from interp.models.tokens import PromptTokenizer
 
 TASKS = ("ioi", "factual")  # plus the prompts:FILE form
 _BUILDERS = {"ioi": build_ioi, "factual": build_factual}

@@ -15,7 +15,7 @@ from pathlib import Path
 from interp.errors import UsageError
 from interp.paths import prompts_dir
 from interp.tasks.base import PromptSet, check_n, check_prompt_answer, read_jsonl_objects, require_string, sample_rows
-from interp.tokens import PromptTokenizer
+from interp.models.tokens import PromptTokenizer
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import numpy as np
 from interp.errors import UsageError
 from interp.paths import prompts_dir
 from interp.tasks.base import PromptSet, check_n
-from interp.tokens import PromptTokenizer
+from interp.models.tokens import PromptTokenizer
 
 log = logging.getLogger(__name__)
 

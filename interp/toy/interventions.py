@@ -8,7 +8,7 @@
 They work on any hooked model with TransformerLens names (``blocks.{l}.hook_mlp_out``,
 ``blocks.{l}.mlp.W_in/W_out``): the toy models and pretrained HookedTransformers alike.
 Dropping zero-ablates the MLP output through a temporary hook; truncation replaces the
-weight in place with its rank-k SVD reconstruction (:mod:`interp.lowrank`) and restores the
+weight in place with its rank-k SVD reconstruction (:mod:`interp.edits.lowrank`) and restores the
 original bit-identical on exit, also when the body raises.
 """
 
@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from interp.errors import UsageError
-from interp.lowrank import rank_for, truncate
+from interp.edits.lowrank import rank_for, truncate
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from interp.forward import last_logits, make_batches
+from interp.scoring.forward import last_logits, make_batches
 
 PROMPTS = [
     "When the morning came, the travellers went to the market in",

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from interp.metrics import next_token_metrics
+from interp.scoring.metrics import next_token_metrics
 
 
 def test_metrics_on_hand_built_logits():

@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from interp.models.loading import load_model
-from interp.predict import top_tokens
+from interp.scoring.predict import top_tokens
 
 pytestmark = [
     pytest.mark.real_model,

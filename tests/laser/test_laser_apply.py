@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from interp.errors import UsageError
-from interp.forward import last_logits, make_batches
-from interp.laser.apply import apply_edits
-from interp.laser.edits import Edit
+from interp.scoring.forward import last_logits, make_batches
+from interp.edits.apply import apply_edits
+from interp.edits.spec import Edit
 from interp.laser.lm_cost import mean_outputs
-from interp.laser.svd_cache import SVDCache
-from interp.laser.weights import resolve
-from interp.lowrank import rank_for
+from interp.edits.svd_cache import SVDCache
+from interp.edits.weights import resolve
+from interp.edits.lowrank import rank_for
 
 
 def logits(model, prompts):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from interp.forward import last_logits, make_batches
+from interp.scoring.forward import last_logits, make_batches
 from interp.laser.suffix import residual_at, skip_blocks_below, suffix_all_logits, suffix_logits
 
 

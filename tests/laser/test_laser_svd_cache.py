@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from interp.laser.svd_cache import SVDCache
+from interp.edits.svd_cache import SVDCache
 
 
 def test_hit_miss_and_exactness():

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from interp.evaluation import collect_metrics
-from interp.forward import make_batches
-from interp.laser.apply import apply_edits
-from interp.laser.edits import Edit
+from interp.scoring.evaluate import collect_metrics
+from interp.scoring.forward import make_batches
+from interp.edits.apply import apply_edits
+from interp.edits.spec import Edit
 from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, lm_loss, reference_text
 from interp.laser.run import LaserSweep, run_laser_sweep
-from interp.laser.svd_cache import SVDCache
+from interp.edits.svd_cache import SVDCache
 from interp.laser.sweep import PromptMetrics, best_config, run_configs, split_indices
 from interp.tasks import build_task
 

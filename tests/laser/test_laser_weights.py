@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from interp.laser.weights import MatrixHandle
+from interp.edits.weights import MatrixHandle
 from interp.models.registry import WeightRef
 
 D_IN, HEADS, HEAD_DIM = 6, 2, 3

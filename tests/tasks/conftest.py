@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from interp.tokens import PromptTokenizer
+from interp.models.tokens import PromptTokenizer
 
 
 @pytest.fixture(scope="session")

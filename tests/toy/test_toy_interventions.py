@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from interp.errors import UsageError
-from interp.lowrank import rank_for
+from interp.edits.lowrank import rank_for
 from interp.toy.interventions import drop_mlp, parse_laser, truncate_mlp
 
 

@@ -20,11 +20,11 @@ from jaxtyping import Float
 from torch import Tensor
 
 from interp.errors import UsageError
-from interp.laser.controls import constant_output_hook, direction_seed, random_rank
-from interp.laser.edits import Edit, check_distinct
-from interp.laser.svd_cache import SVDCache
-from interp.laser.weights import MatrixHandle, resolve
-from interp.lowrank import rank_for, svd
+from interp.edits.controls import constant_output_hook, direction_seed, random_rank
+from interp.edits.spec import Edit, check_distinct
+from interp.edits.svd_cache import SVDCache
+from interp.edits.weights import MatrixHandle, resolve
+from interp.edits.lowrank import rank_for, svd
 from interp.models.loading import HookedModel
 
 log = logging.getLogger(__name__)

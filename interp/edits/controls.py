@@ -10,7 +10,7 @@ of them are the same for every k (nested subspaces across rhos).
 ``mean``: the hook that replaces a layer's MLP or attention output by a fixed vector (its mean
 over a reference text, computed in :mod:`interp.laser.lm_cost`).
 
-``zero`` needs no helper: the edit writes zeros (see :mod:`interp.laser.apply`).
+``zero`` needs no helper: the edit writes zeros (see :mod:`interp.edits.apply`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.laser.edits import MATRICES
+from interp.edits.spec import MATRICES
 
 
 def direction_seed(seed: int, layer: int, matrix: str) -> int:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interp.evaluation import evaluate, summarize
+from interp.scoring.evaluate import evaluate, summarize
 from interp.errors import UsageError
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import ModelSpec, load_model
-from interp.results import write_json, write_parquet
+from interp.io import write_json, write_parquet
 from interp.tasks import build_task
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class EvalRun:
         if self.batch_size < 1:
             raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
         if self.edits:
-            from interp.laser.edits import parse_edits
+            from interp.edits.spec import parse_edits
 
             parse_edits(self.edits)  # fail fast on a malformed edit
         if self.lm_text is not None and not Path(self.lm_text).expanduser().is_file():
@@ -48,13 +48,13 @@ class EvalRun:
 
 def run_eval(config: EvalRun) -> dict[str, Any]:
     """Evaluate, then write config.json, results.parquet, summary.json and the scatter plot."""
-    from interp.plots import p_the_vs_p_answer
+    from interp.scoring.plots import p_the_vs_p_answer
 
     model = load_model(config.model, config.checkpoint, device=config.device)
     prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed)
     if config.edits:
-        from interp.laser.edits import parse_edits
-        from interp.laser.evaluate import evaluate_edited
+        from interp.edits.spec import parse_edits
+        from interp.scoring.edited import evaluate_edited
 
         frame, extras = evaluate_edited(
             model, prompt_set, parse_edits(config.edits), batch_size=config.batch_size,

@@ -1,7 +1,7 @@
 """Exact SVDs of raw weight matrices, computed once per matrix and reused for every rho.
 
 A sweep truncates the same matrix at many ranks; the SVD (float32, ``torch.linalg.svd`` via
-:func:`interp.lowrank.svd`) is the expensive part and does not depend on rho. The cache
+:func:`interp.edits.lowrank.svd`) is the expensive part and does not depend on rho. The cache
 keeps the most recently used SVDs up to a memory bound (least recently used evicted first).
 
 An entry is keyed by ``(layer, matrix)`` and carries a fingerprint of the matrix it was
@@ -20,7 +20,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.lowrank import SVD, svd
+from interp.edits.lowrank import SVD, svd
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interp.forward import last_logits, make_batches
+from interp.scoring.forward import last_logits, make_batches
 from interp.models.loading import HookedModel
 
 

@@ -15,8 +15,8 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from interp.errors import UsageError
-from interp.forward import Batch, last_logits, make_batches
-from interp.metrics import FUNCTION_COLUMNS, IOI_COLUMNS, METRIC_COLUMNS, THE, next_token_metrics
+from interp.scoring.forward import Batch, last_logits, make_batches
+from interp.scoring.metrics import FUNCTION_COLUMNS, IOI_COLUMNS, METRIC_COLUMNS, THE, next_token_metrics
 from interp.models.loading import HookedModel
 from interp.paths import prompts_dir
 from interp.tasks.base import PromptSet

@@ -1,6 +1,6 @@
 """LASER figures: heatmaps of a sweep's summary (layers x rho, one panel per matrix) and before/after scatters.
 
-Numerical modules never import this one (see :mod:`interp.plots`).
+Numerical modules never import this one (see :mod:`interp.scoring.plots`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from interp.plots import _FLOOR, _save, plt, sns
+from interp.scoring.plots import _FLOOR, _save, plt, sns
 
 #: file name -> (summary column, colour-bar label)
 HEATMAPS: dict[str, tuple[str, str]] = {

@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from interp.evaluation import evaluate, summarize
-from interp.laser.apply import apply_edits, check_edits
-from interp.laser.edits import Edit
+from interp.scoring.evaluate import evaluate, summarize
+from interp.edits.apply import apply_edits, check_edits
+from interp.edits.spec import Edit
 from interp.laser.lm_cost import DEFAULT_LM_TOKENS, lm_batches, lm_contexts, lm_loss, mean_keys, mean_outputs, reference_text
 from interp.models.loading import HookedModel
 from interp.tasks.base import PromptSet

@@ -1,0 +1,11 @@
+"""Weight edits: what an edit is, and applying it to any loaded model with a bit-identical restore.
+
+    spec.py       ``Edit(layer, matrix, kind, rho)`` and its one parser (``28:mlp_in:0.01``)
+    weights.py    a live ``(out, in)`` view of a raw weight (Conv1D transpose, fused q/k/v, per-head)
+    lowrank.py    exact SVD and the rank-k reconstruction
+    svd_cache.py  SVDs computed once per matrix, LRU with a memory bound
+    controls.py   the ``random`` and ``mean`` control edits
+    apply.py      ``apply_edits``: edit in place inside a ``with`` block, restore bit-identical on exit
+
+The package import is light (no torch); import the modules you need.
+"""
