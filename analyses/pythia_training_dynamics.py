@@ -115,7 +115,7 @@ def describe(task: str, folder: Path, report: SweepReport) -> None:
         cross = crossover(summary, row["edit"])
         print(
             f"  {row['edit']:>24}: at step {row['step']} P(answer) {row['mean_p_answer']:.4f}, "
-            f"P(\" the\") {row['mean_p_the']:.4f}, ratio {row['ratio']:.3g}; "
+            f"P(\" the\") {row['mean_p_the']:.4f}, ratio of means {row['ratio_of_means']:.3g}, geometric mean ratio {row['geo_mean_ratio']:.3g}; "
             + (f"P(answer) > P(\" the\") from step {cross} on" if cross is not None else "P(answer) > P(\" the\") not for good")
         )
     if report.missing:

@@ -155,7 +155,8 @@ def _gain_over_zero(summary: pd.DataFrame) -> pd.DataFrame:
 
 def _describe(edited: dict[str, float], base: dict[str, float]) -> str:
     return (
-        f"P(answer)/P(the) {base['geo_ratio']:.3g}x -> {edited['geo_ratio']:.3g}x, "
+        f"P(answer)/P(the) ratio of means {base['ratio_of_means']:.3g}x -> {edited['ratio_of_means']:.3g}x, "
+        f"geometric mean of ratios {base['geo_mean_ratio']:.3g}x -> {edited['geo_mean_ratio']:.3g}x, "
         f"top-1 {base['top1_acc']:.3f} -> {edited['top1_acc']:.3f}, "
         f"P(answer) {base['mean_p_answer']:.4g} -> {edited['mean_p_answer']:.4g}, "
         f"P(the) {base['mean_p_the']:.4g} -> {edited['mean_p_the']:.4g}"

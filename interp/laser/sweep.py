@@ -37,6 +37,7 @@ from interp.laser.grid import Config
 from interp.laser.suffix import ResidualCache, suffix_logits
 from interp.edits.svd_cache import SVDCache
 from interp.models.loading import HookedModel
+from interp.scoring.summary import delta, summarize
 from interp.tasks.base import PromptSet
 
 log = logging.getLogger(__name__)
@@ -171,29 +172,6 @@ def _mean(values: np.ndarray, idx: np.ndarray | None) -> float:
     return float(np.mean(v.astype(np.float64))) if len(v) else math.nan
 
 
-def stats(values: dict[str, np.ndarray], idx: np.ndarray | None = None) -> dict[str, float]:
-    """Means over the prompts ``idx`` (all when None): P(answer), P(the), log ratio (+ geometric ratio), top-1..."""
-    out = {
-        "mean_p_answer": _mean(values["p_answer"], idx),
-        "mean_p_the": _mean(values["p_the"], idx),
-        "mean_log_ratio": _mean(values["log_ratio"], idx),
-        "top1_acc": _mean(values["top1"], idx),
-    }
-    out["geo_ratio"] = math.exp(out["mean_log_ratio"])
-    for name in ("p_function", "p_s", "logit_diff"):
-        if name in values and np.ndim(values[name]) == 1:
-            out[f"mean_{name}"] = _mean(values[name], idx)
-    return out
-
-
-def delta_stats(edited: dict[str, float], base: dict[str, float]) -> dict[str, float]:
-    return {
-        ("delta_" + k.removeprefix("mean_")): edited[k] - base[k]
-        for k in edited
-        if k != "geo_ratio" and k in base
-    }
-
-
 @dataclass(frozen=True)
 class Split:
     select: np.ndarray
@@ -227,12 +205,12 @@ def result_report(result: ConfigResult, baseline: ConfigResult, split: Split) ->
     """Baseline and edited stats and their changes on the selection split, the held-out rest and all prompts."""
     report = {}
     for name, idx in (("select", split.select), ("heldout", split.heldout), ("all", None)):
-        base, edited = stats(baseline.values, idx), stats(result.values, idx)
+        base, edited = summarize(baseline.values, idx), summarize(result.values, idx)
         report[name] = {
-            "n": int(len(result.values["p_answer"]) if idx is None else len(idx)),
+            "n": int(edited["n_prompts"]),
             "baseline": base,
             "edited": edited,
-            "change": delta_stats(edited, base),
+            "change": delta(edited, base),
         }
     return report
 
@@ -287,17 +265,17 @@ def per_prompt_frame(
 
 def summary_frame(results: Sequence[ConfigResult], baseline: ConfigResult, split: Split) -> pd.DataFrame:
     """One row per config: means over all prompts, and the changes against the baseline (all / select / held out)."""
-    base_all = stats(baseline.values)
+    base_all = summarize(baseline.values)
     rows = []
     for r in results:
         row = {"config": r.label, **_edit_columns(r.edits), "k": r.ranks.get(r.edits[0].label) if len(r.edits) == 1 else None}
-        edited = stats(r.values)
+        edited = summarize(r.values)
         row.update(edited)
-        row.update(delta_stats(edited, base_all))
+        row.update(delta(edited, base_all))
         for name, idx in (("select", split.select), ("heldout", split.heldout)):
-            e, b = stats(r.values, idx), stats(baseline.values, idx)
-            row[f"{name}_delta_log_ratio"] = e["mean_log_ratio"] - b["mean_log_ratio"]
-            row[f"{name}_delta_top1_acc"] = e["top1_acc"] - b["top1_acc"]
+            change = delta(summarize(r.values, idx), summarize(baseline.values, idx))
+            row[f"{name}_delta_log_ratio"] = change["delta_log_ratio"]
+            row[f"{name}_delta_top1_acc"] = change["delta_top1_acc"]
         for name, value in r.values.items():
             if np.ndim(value) == 0:  # scalar measures (lm_loss)
                 row[name] = float(value)

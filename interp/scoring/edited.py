@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from interp.scoring.evaluate import evaluate, summarize
+from interp.scoring.evaluate import evaluate
+from interp.scoring.summary import delta, summarize
 from interp.edits.apply import apply_edits, check_edits
 from interp.edits.spec import Edit
 from interp.laser.lm_cost import DEFAULT_LM_TOKENS, lm_batches, lm_contexts, lm_loss, mean_keys, mean_outputs, reference_text
@@ -31,9 +32,9 @@ def evaluate_edited(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(per-prompt frame with ``edits`` applied, summary extras).
 
-    The extras: the unedited means (``baseline``) and the change of each mean
-    (``change_p_answer``, ``change_p_the``, ``change_p_function``, ``change_log_ratio``,
-    ``change_top1_acc``...), the edits and how many matrices they changed, and the mean
+    The extras: the unedited summary (``baseline``) and the change of each value
+    (``delta_p_answer``, ``delta_p_the``, ``delta_p_function``, ``delta_log_ratio``,
+    ``delta_top1_acc``...; :mod:`interp.scoring.summary`), the edits and how many matrices they changed, and the mean
     next-token loss on the reference text before and after (``lm_loss``, ``delta_lm_loss``).
     """
     check_edits(model, edits)  # fail before any forward pass
@@ -41,14 +42,14 @@ def evaluate_edited(
     batches = lm_batches(model, lm_contexts(model, text, source, n_tokens=lm_tokens))
     means = mean_outputs(model, batches, mean_keys(edits))
     base_loss = lm_loss(model, batches)
-    base = summarize(evaluate(model, prompt_set, batch_size=batch_size, progress=progress), prompt_set.n_skipped)
+    base = summarize(evaluate(model, prompt_set, batch_size=batch_size, progress=progress))
     with apply_edits(model, edits, means=means, seed=seed) as report:
         frame = evaluate(model, prompt_set, batch_size=batch_size, progress=progress)
         edited_loss = lm_loss(model, batches)
-    edited = summarize(frame, prompt_set.n_skipped)
+    edited = summarize(frame)
     extras = {
-        **{f"change_{k.removeprefix('mean_')}": edited[k] - base[k] for k in edited if k.startswith("mean_") or k == "top1_acc"},
-        "baseline": {k: v for k, v in base.items() if k not in ("n_prompts", "n_skipped")},
+        **delta(edited, base),
+        "baseline": {k: v for k, v in base.items() if k != "n_prompts"},
         "edits": [e.label for e in edits],
         "n_matrices_edited": report.n_matrices_edited,
         "n_hooks": report.n_hooks,

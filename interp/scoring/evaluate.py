@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,20 +128,3 @@ def evaluate(
     batches = make_batches(model, prompt_set.prompts, batch_size)
     metrics = collect_metrics(model, prompt_set, batches, logits_fn, progress=progress, desc=prompt_set.task)
     return results_frame(prompt_set, metrics)
-
-
-def summarize(frame: pd.DataFrame, n_skipped: int) -> dict[str, Any]:
-    """The summary.json of an evaluation."""
-    summary: dict[str, Any] = {
-        "n_prompts": int(len(frame)),
-        "n_skipped": int(n_skipped),
-        "mean_p_answer": float(frame["p_answer"].mean()),
-        "mean_p_the": float(frame["p_the"].mean()),
-        **({"mean_p_function": float(frame["p_function"].mean())} if "p_function" in frame else {}),
-        "mean_log_ratio": float(frame["log_ratio"].mean()),
-        "top1_acc": float(frame["top1"].mean()),
-    }
-    if "logit_diff" in frame:
-        summary["mean_p_s"] = float(frame["p_s"].mean())
-        summary["mean_logit_diff"] = float(frame["logit_diff"].mean())
-    return summary

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interp.scoring.evaluate import evaluate, summarize
+from interp.scoring.evaluate import evaluate
+from interp.scoring.summary import summarize
 from interp.errors import UsageError
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import ModelSpec, load_model
@@ -60,10 +61,10 @@ def run_eval(config: EvalRun) -> dict[str, Any]:
             model, prompt_set, parse_edits(config.edits), batch_size=config.batch_size,
             lm_text=config.lm_text, seed=config.seed,
         )
-        summary = {**summarize(frame, prompt_set.n_skipped), **extras}
+        summary = {**summarize(frame), "n_skipped": prompt_set.n_skipped, **extras}
     else:
         frame = evaluate(model, prompt_set, batch_size=config.batch_size)
-        summary = summarize(frame, prompt_set.n_skipped)
+        summary = {**summarize(frame), "n_skipped": prompt_set.n_skipped}
     out = Path(config.out)
     write_json(out / "config.json", {**config.__dict__, "model_display": model.spec.display, "skipped": prompt_set.skipped})
     write_parquet(out / "results.parquet", frame)

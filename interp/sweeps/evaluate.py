@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from interp.errors import UsageError
+from interp.scoring.summary import summarize_groups
 from interp.sweeps.edits import NO_EDIT, edit_context
 from interp.sweeps.sources import LoadedCheckpoint
 
@@ -113,27 +114,14 @@ def evaluate_checkpoint(loaded: LoadedCheckpoint, options: TaskOptions, edits: t
 
 
 def summarize_steps(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per (step, edit): means of the probabilities, top-1 accuracy, and the ratio plotted.
+    """One row per (step, edit): :func:`interp.scoring.summary.summarize` of that step's prompts.
 
-    ``ratio`` is mean P(answer) / mean P(" the"); ``mean_p_s`` and ``mean_logit_diff`` are there
-    for IOI. Rows are ordered by step, then with the unedited model first.
+    The plotted ratio is ``ratio_of_means`` (mean P(answer) / mean P(" the")); ``geo_mean_ratio``
+    is there too. Rows are ordered by step, then with the unedited model first.
     """
-    if results.empty:
-        return pd.DataFrame(columns=["step", "edit", "n_prompts"])
-    aggregations: dict[str, tuple[str, str]] = {
-        "n_prompts": ("prompt_index", "size"),
-        "mean_p_answer": ("p_answer", "mean"),
-        "mean_p_the": ("p_the", "mean"),
-        "mean_log_ratio": ("log_ratio", "mean"),
-        "median_rank": ("rank", "median"),
-        "top1_acc": ("top1", "mean"),
-    }
-    if "p_s" in results:
-        aggregations["mean_p_s"] = ("p_s", "mean")
-        aggregations["mean_logit_diff"] = ("logit_diff", "mean")
-    frame = results.assign(top1=results["top1"].astype(float)).groupby(["step", "edit"], sort=False).agg(**aggregations)
-    frame = frame.reset_index()
-    frame["ratio"] = frame["mean_p_answer"] / frame["mean_p_the"]
+    frame = summarize_groups(results, ["step", "edit"])
+    if frame.empty:
+        return frame
     frame = frame.assign(_edited=frame["edit"] != NO_EDIT)
     frame = frame.sort_values(["step", "_edited", "edit"], kind="stable").drop(columns="_edited")
     return frame.reset_index(drop=True)

@@ -91,7 +91,7 @@ def ratio_plot(summary: pd.DataFrame, path: str | Path, *, title: str, the_label
     for i, edit in enumerate(_edits(summary)):
         rows = summary[summary["edit"] == edit].sort_values("step")
         ax.plot(
-            rows["step"], rows["ratio"].clip(lower=_FLOOR), color=palette[i], linestyle=_LINESTYLES[i % len(_LINESTYLES)],
+            rows["step"], rows["ratio_of_means"].clip(lower=_FLOOR), color=palette[i], linestyle=_LINESTYLES[i % len(_LINESTYLES)],
             marker="o", markersize=3, lw=1.6, label=_edit_label(edit),
         )
     ax.axhline(1.0, color="0.4", lw=1, ls="--")

@@ -81,8 +81,8 @@ def test_eval_with_edits(gpt2_dir, tmp_path):
     assert summary["n_matrices_edited"] == 3 and summary["n_hooks"] == 1
     assert summary["delta_lm_loss"] == pytest.approx(summary["lm_loss"] - summary["baseline_lm_loss"])
     assert "mean_p_function" in summary
-    assert summary["change_p_answer"] == pytest.approx(summary["mean_p_answer"] - summary["baseline"]["mean_p_answer"])
-    assert {"change_p_the", "change_log_ratio", "change_top1_acc", "change_p_function"} <= set(summary)
+    assert summary["delta_p_answer"] == pytest.approx(summary["mean_p_answer"] - summary["baseline"]["mean_p_answer"])
+    assert {"delta_p_the", "delta_log_ratio", "delta_top1_acc", "delta_p_function"} <= set(summary)
     assert json.loads((out / "config.json").read_text())["edits"] == summary["edits"]
 
 
