@@ -33,7 +33,7 @@ import torch
 
 from interp.models.tiny import TinyConfig, build_tokenizer, make_tiny_model
 from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
-from interp.sweeps.sources import LocalFolder
+from interp.sweeps.sources import CheckpointSource
 
 SAMPLE_S = 0.005
 
@@ -156,17 +156,17 @@ def main() -> None:
         with PeakSampler() as sampler:
             _, laps, _ = timed_sweep(model, root / "memory", prefetch=True, n=args.n, device=args.device, sampler=sampler)
         local_gain = compare(model, root, args, "local folder as it is")
-        original_load = LocalFolder.load
+        original_load = CheckpointSource.load
 
         def slow_load(self, step, device, dtype):  # stands in for a download or a slow disk
             time.sleep(args.fetch_s)
             return original_load(self, step, device, dtype)
 
-        LocalFolder.load = slow_load
+        CheckpointSource.load = slow_load
         try:
             fetch_gain = compare(model, root, args, f"with {args.fetch_s:g} s of simulated download per checkpoint")
         finally:
-            LocalFolder.load = original_load
+            CheckpointSource.load = original_load
 
     print("\nstep  peak RSS (MB)" + ("  peak CUDA (MB)" if laps and laps[0][2] else ""))
     for step, rss, gpu in laps:

@@ -9,3 +9,9 @@ without a traceback; library callers catch it as a ``ValueError``.
 
 class UsageError(ValueError):
     """Bad input from the user: reported as one line, exit code 2."""
+
+
+def check_positive(value: int | None, option: str, minimum: int = 1) -> None:
+    """The one rule for count options (``--n``, ``--batch-size``, ...): None (the default) or an integer >= ``minimum``."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
+        raise UsageError(f"{option} must be >= {minimum}, got {value!r}")

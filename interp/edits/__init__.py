@@ -6,6 +6,7 @@
     svd_cache.py  SVDs computed once per matrix, LRU with a memory bound
     controls.py   the ``random`` and ``mean`` control edits
     apply.py      ``apply_edits``: edit in place inside a ``with`` block, restore bit-identical on exit
+    cli.py        the ``--laser`` / ``--edit`` options every command shares
 
 The package import is light (no torch); import the modules you need.
 """

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from interp.errors import UsageError
 from interp.edits.controls import constant_output_hook, direction_seed, random_rank
-from interp.edits.spec import Edit, check_distinct
+from interp.edits.spec import Edit, check_distinct, parse_edits
 from interp.edits.svd_cache import SVDCache
 from interp.edits.weights import MatrixHandle, resolve
 from interp.edits.lowrank import rank_for, svd
@@ -54,6 +54,9 @@ class EditReport:
 
 
 def target_rank(handle: MatrixHandle, edit: Edit) -> int | None:
+    """The k an edit keeps (lowrank, random) or removes (remove_top); None for zero and mean."""
+    if edit.k is not None:
+        return min(edit.k, min(handle.shape))
     return rank_for(float(edit.rho), handle.shape) if edit.rho is not None else None
 
 
@@ -69,6 +72,12 @@ def new_weight(
         W = handle.read()
         decomposition = svd_cache.get(handle.key, W) if svd_cache is not None else svd(W)
         return decomposition.reconstruct(k)
+    if edit.kind == "remove_top":  # W minus its rank-k truncation: the top-k directions removed
+        W = handle.read().to(torch.float32)
+        if k >= full:
+            return torch.zeros_like(W)
+        decomposition = svd_cache.get(handle.key, W) if svd_cache is not None else svd(W)
+        return W - decomposition.reconstruct(k)
     if edit.kind == "random":
         return random_rank(handle.read(), k, direction_seed(seed, edit.layer, edit.matrix))
     if edit.kind == "zero":
@@ -100,29 +109,38 @@ class _BlockSnapshot:
 
 
 def _check_changes(snapshot: _BlockSnapshot, touched: list[MatrixHandle], expected: set[int]) -> None:
-    """Raise unless the changed storages are exactly ``expected`` and fused neighbours are intact."""
+    """Raise unless the changed storages are exactly ``expected`` and no entry outside the edited parts changed.
+
+    Several edits may share one fused tensor (GPT-2's ``c_attn`` holds q, k and v): the check
+    compares each fused tensor outside the union of all its edited parts.
+    """
     changed = snapshot.changed()
     if changed != expected:
         raise RuntimeError(
             f"edit changed {len(changed)} weight tensors, expected {len(expected)}: the registry "
             f"entry points at the wrong tensor or tensors share storage unexpectedly"
         )
+    edited_parts: dict[int, tuple[MatrixHandle, Tensor]] = {}
     for handle in touched:
         if handle.ref.fused == "none":
             continue
+        key = _storage_key(handle.weight)
+        mask = handle.part_mask()
+        if key in edited_parts:
+            mask = mask | edited_parts[key][1]
+        edited_parts[key] = (handle, mask)
+    for handle, mask in edited_parts.values():
         before = snapshot.original(handle.weight)
-        if before is None:
-            continue
-        outside = ~handle.part_mask()
-        if not torch.equal(handle.weight.detach()[outside], before[outside]):
+        if before is not None and not torch.equal(handle.weight.detach()[~mask], before[~mask]):
             raise RuntimeError(f"editing layer {handle.layer} {handle.matrix} changed other parts of its fused tensor")
 
 
-def check_edits(model: HookedModel, edits: Sequence[Edit]) -> None:
-    """UsageError for an edit this model cannot take (layer out of range, a matrix its family lacks, duplicates)."""
-    check_distinct(edits)
+def check_edits(model: HookedModel, edits: Sequence[Edit | str]) -> tuple[Edit, ...]:
+    """The edits parsed; UsageError for one this model cannot take (layer out of range, a matrix its family lacks, duplicates)."""
+    edits = parse_edits(edits)
     for edit in edits:
         resolve(model, edit.layer, edit.matrix)
+    return edits
 
 
 def _plan(model: HookedModel, edits: Sequence[Edit], means: MeanVectors | None) -> list[tuple[Edit, MatrixHandle]]:
@@ -143,7 +161,7 @@ def _plan(model: HookedModel, edits: Sequence[Edit], means: MeanVectors | None) 
 @contextmanager
 def apply_edits(
     model: HookedModel,
-    edits: Sequence[Edit],
+    edits: Sequence[Edit | str] | Edit | str,
     *,
     svd_cache: SVDCache | None = None,
     means: MeanVectors | None = None,
@@ -152,12 +170,16 @@ def apply_edits(
 ) -> Iterator[EditReport]:
     """Within the block, ``model`` runs with ``edits`` applied; on exit its weights are restored bit for bit.
 
+    ``edits`` are :class:`~interp.edits.spec.Edit` values or their spellings (``"28:mlp_in:0.01"``).
+
     ``svd_cache`` reuses SVDs across calls (sweeps); ``means`` supplies the vectors of
     ``mean`` edits; ``seed`` draws the ``random`` edits' directions. With ``verify`` the
     parameters of the edited blocks are compared before and after writing, and a
     RuntimeError is raised unless exactly the intended matrices changed.
     """
-    edits = tuple(edits)
+    if not isinstance(model, HookedModel):
+        raise TypeError(f"apply_edits needs a loaded model (interp.load_model(...)), got {type(model).__name__}")
+    edits = parse_edits(edits)
     plan = _plan(model, edits, means)
     report = EditReport(edits=edits)
     saved: list[tuple[MatrixHandle, Tensor, Tensor | None]] = []  # (handle, weight part, bias part)

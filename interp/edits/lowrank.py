@@ -1,6 +1,6 @@
 """Exact SVD and rank-k reconstruction of weight matrices.
 
-Shared by LASER (:mod:`interp.laser`) and the toy models' MLP truncation. The SVD is
+Used by every rank edit (:mod:`interp.edits.apply`): LASER's ``lowrank``, ``remove_top``. The SVD is
 always computed in float32, whatever the weight's dtype, and the reconstruction is cast
 back to the weight's dtype.
 """
@@ -14,13 +14,12 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.errors import UsageError
+from interp.edits.spec import check_rho
 
 
 def rank_for(rho: float, shape: tuple[int, ...]) -> int:
     """k = max(1, floor(rho * min(m, n))) for a matrix of ``shape``; rho in (0, 1]."""
-    if not (0.0 < rho <= 1.0):
-        raise UsageError(f"rho must be in (0, 1], got {rho}")
+    rho = check_rho(rho)
     full = min(shape[-2], shape[-1])
     # floor with a tolerance so that e.g. 0.1 * 1000 gives 100, not 99
     return max(1, int(math.floor(rho * full + 1e-9)))

@@ -4,7 +4,7 @@ A registry :class:`~interp.models.registry.WeightRef` says where a matrix is sto
 ``nn.Linear`` stores ``(out, in)``; GPT-2's ``Conv1D`` stores ``(in, out)`` (transposed);
 fused projections hold q, k and v in one tensor, either concatenated along the out dim
 (GPT-2 ``c_attn``) or interleaved per head (``(heads, 3, head_dim)``, GPT-NeoX
-``query_key_value``). :class:`MatrixHandle` hides all of that: ``read()`` returns the
+``query_key_value``); the toy models store TransformerLens per-head tensors. :class:`MatrixHandle` hides all of that: ``read()`` returns the
 ``(out, in)`` matrix, ``write(W)`` stores an ``(out, in)`` matrix back in place, in the
 parameter's own dtype, touching nothing outside the named part.
 """
@@ -17,6 +17,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from interp.errors import UsageError
 from interp.models.loading import HookedModel
 from interp.models.registry import WeightRef
 
@@ -40,9 +41,19 @@ class MatrixHandle:
     n_heads: int  # for the per-head fused layout
 
     # -- the part of a stored tensor that is this matrix --------------------------------
-    def _weight_part(self, stored: Tensor) -> Tensor:
-        """A view of ``stored`` (shaped like ``weight``): ``(out, in)``, or ``(heads, head_dim, in)`` per head."""
-        t = stored.T if self.ref.layout == "in_out" else stored  # (out_total, in)
+    def _oriented(self, stored: Tensor) -> Tensor:
+        """A view of a weight shaped like ``weight``, oriented ``(out_total, in)`` (or ``(heads, head_dim, in)``)."""
+        layout = self.ref.layout
+        if layout == "in_out":
+            return stored.T
+        if layout == "heads_in_out":  # TransformerLens W_Q/W_K/W_V [heads, in, head_dim]
+            return stored.transpose(1, 2)
+        if layout == "heads_out":  # TransformerLens W_O [heads, head_dim, out]
+            return stored.view(-1, stored.shape[-1]).T
+        return stored
+
+    def _fused_part(self, t: Tensor) -> Tensor:
+        """This matrix's slice of dim 0 of a fused weight or bias (the whole tensor when not fused)."""
         if self.ref.fused == "concat":
             size = t.shape[0] // self.ref.n_parts
             return t[self.ref.part * size : (self.ref.part + 1) * size]
@@ -50,13 +61,12 @@ class MatrixHandle:
             return t.unflatten(0, (self.n_heads, self.ref.n_parts, -1))[:, self.ref.part]
         return t
 
+    def _weight_part(self, stored: Tensor) -> Tensor:
+        """A view of ``stored`` (shaped like ``weight``): ``(out, in)``, or ``(heads, head_dim, in)`` per head."""
+        return self._fused_part(self._oriented(stored))
+
     def _bias_part(self, stored: Tensor) -> Tensor:
-        if self.ref.fused == "concat":
-            size = stored.shape[0] // self.ref.n_parts
-            return stored[self.ref.part * size : (self.ref.part + 1) * size]
-        if self.ref.fused == "per_head":
-            return stored.unflatten(0, (self.n_heads, self.ref.n_parts, -1))[:, self.ref.part]
-        return stored
+        return self._fused_part(stored)
 
     # -- public API ----------------------------------------------------------------------
     @property
@@ -107,7 +117,10 @@ def resolve(model: HookedModel, layer: int, matrix: str) -> MatrixHandle:
     model.check_layer(layer)
     ref = model.arch.ref(matrix)
     block = model.raw_blocks[layer]
-    weight = _get_attr_path(block, ref.path)
+    try:
+        weight = _get_attr_path(block, ref.path)
+    except AttributeError:
+        raise UsageError(f"layer {layer} of {model.spec.display} has no {matrix} (no {ref.path} in that block)") from None
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"{ref.path} in block {layer} is a {type(weight).__name__}, not a tensor")
     bias = None

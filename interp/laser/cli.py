@@ -1,4 +1,4 @@
-"""The ``interp laser-sweep`` command (mounted on the main app by ``register``) and the ``--laser`` / ``--edit`` options."""
+"""The ``interp laser-sweep`` command (mounted on the main app by ``register``)."""
 
 from __future__ import annotations
 
@@ -7,32 +7,14 @@ from typing import Optional
 
 import typer
 
-from interp.edits.spec import Edit, is_number, parse_edits
-from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, parse_floats, parse_names
-
-LaserOpt = typer.Option(
-    None, "--laser", help="LAYER:MATRIX:RHO, a LASER edit (rank-k SVD truncation); repeatable"
-)
-EditOpt = typer.Option(
-    None, "--edit", help="LAYER:MATRIX:KIND[:RHO] with KIND lowrank, random, zero or mean (e.g. 28:mlp_in:zero); repeatable"
-)
-
-
-def edits_from_options(laser: list[str] | None, edit: list[str] | None) -> tuple[Edit, ...]:
-    """``--laser L:M:RHO`` (short for lowrank) and ``--edit L:M:KIND[:RHO]``, parsed and checked for duplicates."""
-    texts = list(laser or [])
-    for text in texts:
-        parts = text.split(":")
-        if len(parts) != 3 or not is_number(parts[2]):
-            raise typer.BadParameter(f"--laser takes LAYER:MATRIX:RHO, got {text!r}; use --edit for other kinds")
-    return parse_edits(texts + list(edit or []))
-
+from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LayerSpec, parse_floats, parse_names
+from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
 
 def laser_sweep(
     task: str = typer.Option(..., "--task", help="ioi, factual, or prompts:FILE"),
     out: Path = typer.Option(..., "--out", help="output folder"),
-    model: str = typer.Option("embedded:smollm2-135m", "--model", "-m", help="hub name, local folder, or embedded:NAME"),
-    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="training step of a Pythia model or a step*/ folder"),
+    model: str = ModelOpt,
+    checkpoint: Optional[str] = CheckpointOpt,
     layers: str = typer.Option("all", "--layers", help="all, last-third, A:B (half-open) or L1,L2,..."),
     matrices: str = typer.Option(",".join(DEFAULT_MATRICES), "--matrices", help="comma-separated: mlp_in, mlp_gate, mlp_out, attn_q, attn_k, attn_v, attn_o"),
     rhos: str = typer.Option(",".join(f"{r:g}" for r in DEFAULT_RHOS), "--rhos", help="fractions of the rank kept, in (0, 1]"),
@@ -41,22 +23,24 @@ def laser_sweep(
     seed: int = typer.Option(0, "--seed", help="prompt sampling, selection split, random-control directions"),
     batch_size: int = typer.Option(64, "--batch-size"),
     compose: int = typer.Option(1, "--compose", help="greedy composition of up to K edits at different layers (1: off)"),
-    kinds: str = typer.Option("lowrank", "--kinds", help="edit kinds swept at every place: lowrank plus any of zero, random, mean"),
+    kinds: str = typer.Option("lowrank", "--kinds", help="edit kinds swept at every place: lowrank plus any of remove_top, zero, random, mean"),
     controls: bool = typer.Option(False, "--controls", help="also zero and random edits at every place, gain over zero, LM cost"),
     lm_cost: bool = typer.Option(False, "--lm-cost", help="language-modelling loss per config (implied by --controls)"),
     lm_text: Optional[Path] = typer.Option(None, "--lm-text", help="reference text for the LM cost (default: Tiny Shakespeare slice, else a packaged passage)"),
     lm_tokens: int = typer.Option(DEFAULT_LM_TOKENS, "--lm-tokens", help="tokens of reference text scored per config"),
     max_lm_loss_increase: Optional[float] = typer.Option(None, "--max-lm-loss-increase", help="only pick configs whose LM loss rises by at most X nats"),
-    device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
+    device: str = DeviceOpt,
 ) -> None:
     """Sweep LASER edits (layers x matrices x rhos): results, summary, heatmaps and the best held-out config."""
+    from interp.laser.lm_cost import check_lm_text
     from interp.laser.run import LaserSweep, run_laser_sweep
+    from interp.models.spec import ModelSpec
 
     config = LaserSweep(
-        out=str(out), model=model, checkpoint=checkpoint, task=task, layers=layers,
+        out=str(out), model=ModelSpec.parse(model, checkpoint), task=task, layers=LayerSpec.parse(layers),
         matrices=parse_names(matrices), rhos=parse_floats(rhos), select_frac=select_frac, n=n, seed=seed,
         batch_size=batch_size, compose=compose, kinds=parse_names(kinds, "--kinds"), controls=controls, lm_cost=lm_cost,
-        lm_text=None if lm_text is None else str(lm_text), lm_tokens=lm_tokens,
+        lm_text=None if lm_text is None else str(check_lm_text(lm_text).resolve()), lm_tokens=lm_tokens,
         max_lm_loss_increase=max_lm_loss_increase, device=device,
     )
     best = run_laser_sweep(config)

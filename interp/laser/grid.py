@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interp.errors import UsageError
-from interp.edits.spec import Edit
+from interp.edits.spec import RANKED_KINDS, Edit, check_rho
 
 Config = tuple[Edit, ...]  # edits applied together; () is the unedited baseline
 DEFAULT_RHOS = (0.9, 0.5, 0.25, 0.1, 0.05, 0.01, 0.005)
@@ -17,31 +17,74 @@ DEFAULT_LM_TOKENS = 4096  # reference-text tokens scored per config for the LM c
 LM_CONTEXT = 128  # tokens per reference-text context
 
 
-def parse_layers(text: str, n_layers: int) -> tuple[int, ...]:
-    """``all``, ``last-third``, ``A:B`` (half-open; either end optional; negatives count from the end) or ``L1,L2``."""
-    spec = text.strip().lower()
-    if spec == "all":
-        return tuple(range(n_layers))
-    if spec in ("last-third", "last_third"):
-        return tuple(range(n_layers - max(1, n_layers // 3), n_layers))
-    try:
-        if ":" in spec:
-            start_text, _, stop_text = spec.partition(":")
+@dataclass(frozen=True)
+class LayerSpec:
+    """Which layers: ``all``, ``last-third``, ``A:B`` (half-open; either end optional; negatives count
+    from the end) or a list ``L1,L2``. Parsed once; :meth:`resolve` turns it into layer numbers
+    once the model's depth is known."""
+
+    text: str = "all"
+
+    @classmethod
+    def parse(cls, text: str) -> LayerSpec:
+        spec = cls(str(text).strip().lower().replace("last_third", "last-third"))
+        spec._bounds()  # syntax errors now, range errors when resolved
+        return spec
+
+    def _bounds(self) -> tuple[str, tuple[int, ...]]:
+        spec = self.text
+        if spec in ("all", "last-third"):
+            return spec, ()
+        try:
+            if ":" in spec:
+                for end in spec.partition(":")[::2]:
+                    if end.strip():
+                        int(end)
+                return "range", ()
+            layers = tuple(int(p) for p in spec.split(",") if p.strip())
+        except ValueError:
+            raise UsageError(f"--layers must be all, last-third, A:B or a list like 20,25,29; got {self.text!r}") from None
+        if not layers:
+            raise UsageError(f"--layers {self.text!r} selects no layer: give all, last-third, A:B or a list like 20,25,29")
+        return "list", layers
+
+    def resolve(self, n_layers: int) -> tuple[int, ...]:
+        """The sorted distinct layers of a model with ``n_layers`` layers; UsageError when out of range or empty."""
+        kind, values = self._bounds()
+        if kind == "all":
+            return tuple(range(n_layers))
+        if kind == "last-third":
+            return tuple(range(n_layers - max(1, n_layers // 3), n_layers))
+        if kind == "range":
+            start_text, _, stop_text = self.text.partition(":")
             start = int(start_text) if start_text.strip() else 0
             stop = int(stop_text) if stop_text.strip() else n_layers
             start = start + n_layers if start < 0 else start
             stop = stop + n_layers if stop < 0 else stop
             layers = tuple(range(start, stop))
         else:
-            layers = tuple(int(p) for p in spec.split(",") if p.strip())
-    except ValueError:
-        raise UsageError(f"--layers must be all, last-third, A:B or a list like 20,25,29; got {text!r}") from None
-    if not layers:
-        raise UsageError(f"--layers {text!r} selects no layer (the model has layers 0..{n_layers - 1}): the grid is empty")
-    for layer in layers:
-        if not 0 <= layer < n_layers:
-            raise UsageError(f"layer {layer} is out of range: the model has {n_layers} layers (0..{n_layers - 1})")
-    return tuple(sorted(set(layers)))
+            layers = values
+        if not layers:
+            raise UsageError(f"--layers {self.text!r} selects no layer (the model has layers 0..{n_layers - 1}): the grid is empty")
+        for layer in layers:
+            if not 0 <= layer < n_layers:
+                raise UsageError(f"layer {layer} is out of range: the model has {n_layers} layers (0..{n_layers - 1})")
+        return tuple(sorted(set(layers)))
+
+    def to_json_value(self) -> str:
+        return self.text
+
+    @classmethod
+    def from_json_value(cls, value: str) -> LayerSpec:
+        return cls.parse(value)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_layers(text: str, n_layers: int) -> tuple[int, ...]:
+    """The layers ``text`` names in a model of ``n_layers`` layers (see :class:`LayerSpec`)."""
+    return LayerSpec.parse(text).resolve(n_layers)
 
 
 def parse_floats(text: str, what: str = "--rhos") -> tuple[float, ...]:
@@ -73,18 +116,19 @@ class Grid:
     def __post_init__(self) -> None:
         if not self.layers or not self.matrices or not self.kinds:
             raise UsageError("the grid is empty: give at least one layer, matrix and rho")
-        if any(k in ("lowrank", "random") for k in self.kinds) and not self.rhos:
+        if any(k in RANKED_KINDS for k in self.kinds) and not self.rhos:
             raise UsageError("the grid is empty: give at least one rho")
         for rho in self.rhos:
-            if not 0.0 < rho <= 1.0:
-                raise UsageError(f"rho must be in (0, 1], got {rho}")
+            check_rho(rho)
 
     def configs(self) -> list[Config]:
         out: list[Config] = []
         for layer in self.layers:
             for matrix in self.matrices:
                 for kind in self.kinds:
-                    if kind in ("lowrank", "random"):
+                    if kind == "remove_top":  # the complement of lowrank at the same rank; rho = 1 would remove everything
+                        out.extend((Edit(layer, matrix, kind, rho),) for rho in self.rhos if rho < 1.0)
+                    elif kind in RANKED_KINDS:
                         out.extend((Edit(layer, matrix, kind, rho),) for rho in self.rhos)
                     else:
                         out.append((Edit(layer, matrix, kind),))

@@ -28,6 +28,7 @@ from interp.laser.grid import DEFAULT_LM_TOKENS, LM_CONTEXT
 from interp.laser.suffix import ResidualCache, suffix_all_logits
 from interp.scoring.forward import Batch
 from interp.models.loading import HookedModel
+from interp.io import existing_file
 from interp.paths import shared_data_dir
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,15 @@ def shakespeare_path() -> Path:
     return shared_data_dir() / "tinyshakespeare" / "input.txt"
 
 
+def check_lm_text(path: str | Path) -> Path:
+    """The ``--lm-text`` file, checked (the one check, used by every command taking the option)."""
+    return existing_file(path, "--lm-text", "a plain-text file (a few thousand words)")
+
+
 def reference_text(path: str | Path | None, n_tokens: int = DEFAULT_LM_TOKENS) -> tuple[str, str]:
     """(text, where it came from): ``path`` if given (must exist), else Tiny Shakespeare, else the packaged passage."""
     if path is not None:
-        p = Path(path).expanduser()
-        if not p.is_file():
-            raise UsageError(f"--lm-text {path} does not exist; give a plain-text file (a few thousand words)")
+        p = check_lm_text(path)
         return p.read_text(encoding="utf-8", errors="replace"), str(p)
     max_chars = n_tokens * _CHARS_PER_TOKEN_BOUND
     shakespeare = shakespeare_path()

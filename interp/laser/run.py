@@ -19,18 +19,18 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from interp.errors import UsageError
+from interp.errors import UsageError, check_positive
 from interp.scoring.evaluate import metric_columns
 from interp.scoring.forward import make_batches
-from interp.edits.spec import KINDS, MATRICES, Edit
-from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LM_CONTEXT, Grid, parse_layers
+from interp.edits.spec import KINDS, MATRICES, Edit, check_rho
+from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LM_CONTEXT, Grid, LayerSpec
 from interp.edits.apply import sublayer
 from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, mean_outputs, reference_text
 from interp.edits.svd_cache import SVDCache
@@ -49,8 +49,9 @@ from interp.laser.sweep import (
     summary_frame,
 )
 from interp.models.embedded import DEFAULT_MODEL
-from interp.models.loading import HookedModel, ModelSpec, load_model
-from interp.io import write_json, write_parquet
+from interp.models.loading import HookedModel, load_model
+from interp.models.spec import ModelSpec
+from interp.io import config_from_dict, to_jsonable, write_json, write_parquet
 from interp.tasks import build_task
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,9 @@ class LaserSweep:
     """Everything that defines one LASER sweep (written to ``config.json``)."""
 
     out: str
-    model: str = DEFAULT_MODEL
-    checkpoint: str | None = None
+    model: ModelSpec = ModelSpec("embedded", DEFAULT_MODEL.removeprefix("embedded:"))
     task: str = "factual"
-    layers: str = "all"
+    layers: LayerSpec = LayerSpec("all")
     matrices: tuple[str, ...] = DEFAULT_MATRICES
     rhos: tuple[float, ...] = DEFAULT_RHOS
     select_frac: float = 0.2
@@ -82,6 +82,10 @@ class LaserSweep:
     svd_cache_mb: int = 1024
 
     def __post_init__(self) -> None:
+        if not isinstance(self.model, ModelSpec):
+            raise UsageError(f"LaserSweep.model must be a ModelSpec (ModelSpec.parse('...')), got {type(self.model).__name__}")
+        if not isinstance(self.layers, LayerSpec):
+            raise UsageError(f"LaserSweep.layers must be a LayerSpec (LayerSpec.parse('all')), got {type(self.layers).__name__}")
         if not self.matrices:
             raise UsageError("--matrices is empty: the grid has no config")
         for kind in self.kinds:
@@ -95,35 +99,24 @@ class LaserSweep:
         if not self.rhos:
             raise UsageError("--rhos is empty: the grid has no config")
         for rho in self.rhos:
-            if not 0.0 < rho <= 1.0:
-                raise UsageError(f"rho must be in (0, 1], got {rho}")
+            check_rho(rho)
         if not 0.0 < self.select_frac < 1.0:
             raise UsageError(f"--select-frac must be strictly between 0 and 1, got {self.select_frac}")
         if self.n is not None and self.n < 2:
             raise UsageError(f"--n must be >= 2 (a selection and a held-out prompt), got {self.n}")
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
-        if self.compose < 1:
-            raise UsageError(f"--compose must be >= 1 (1: single edits), got {self.compose}")
+        check_positive(self.batch_size, "--batch-size")
+        check_positive(self.compose, "--compose")
         if self.lm_tokens < LM_CONTEXT:
             raise UsageError(f"--lm-tokens must be at least one context ({LM_CONTEXT} tokens), got {self.lm_tokens}")
         if self.max_lm_loss_increase is not None and not self.max_lm_loss_increase >= 0:
             raise UsageError(f"--max-lm-loss-increase must be >= 0 (nats), got {self.max_lm_loss_increase}")
         if self.svd_cache_mb < 0:
             raise UsageError(f"--svd-cache-mb must be >= 0, got {self.svd_cache_mb}")
-        if self.lm_text is not None and not Path(self.lm_text).expanduser().is_file():
-            raise UsageError(f"--lm-text {self.lm_text} does not exist; give a plain-text file (a few thousand words)")
-        ModelSpec.parse(self.model, self.checkpoint)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LaserSweep":
+    def from_dict(cls, data: dict[str, Any]) -> LaserSweep:
         """The config from ``config.json`` (extra keys such as ``model_display`` are ignored)."""
-        names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
-        for key in ("matrices", "rhos", "kinds"):
-            if key in values:
-                values[key] = tuple(values[key])
-        return cls(**values)
+        return config_from_dict(cls, data)
 
     @property
     def measures_lm(self) -> bool:
@@ -244,10 +237,10 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
     from interp.laser.plots import before_after, laser_heatmaps
 
     t_start = time.perf_counter()
-    model = model if model is not None else load_model(config.model, config.checkpoint, device=config.device)
+    model = model if model is not None else load_model(config.model, device=config.device)
     for m in config.matrices:
         model.arch.ref(m)  # UsageError listing the matrices this family has
-    layers = parse_layers(config.layers, model.n_layers)
+    layers = config.layers.resolve(model.n_layers)
     grid = Grid(layers=layers, matrices=tuple(config.matrices), rhos=tuple(config.rhos), kinds=config.swept_kinds)
     prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed)
     if prompt_set.n_skipped:
@@ -315,7 +308,7 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
     record["svd_cache"] = svd_cache.stats()
     record["seconds"] = {"total": time.perf_counter() - t_start, "advance": timing.advance, "edit": timing.edit, "suffix": timing.suffix}
     write_json(out / "config.json", {
-        **asdict(config), "model_display": model.spec.display, "layers_resolved": list(layers),
+        **to_jsonable(config), "model_display": model.spec.display, "layers_resolved": list(layers),
         "n_prompts": len(prompt_set), "n_skipped": prompt_set.n_skipped, "skipped": prompt_set.skipped,
         "select_indices": split.select.tolist(), "lm_text_source": lm_source,
     })

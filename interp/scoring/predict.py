@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from interp.scoring.forward import last_logits, make_batches
+from interp.edits.apply import apply_edits
+from interp.edits.spec import Edit
 from interp.models.loading import HookedModel
 
 
@@ -25,3 +28,13 @@ def top_tokens(model: HookedModel, prompt: str, k: int = 10) -> list[Prediction]
         Prediction(rank=i + 1, token=model.tokenizer.decode(int(t)), token_id=int(t), probability=float(v))
         for i, (v, t) in enumerate(zip(values.tolist(), ids.tolist()))
     ]
+
+
+def top_tokens_edited(
+    model: HookedModel, prompt: str, edits: Sequence[Edit | str], k: int = 10
+) -> tuple[list[Prediction], list[Prediction]]:
+    """The top ``k`` next tokens after ``prompt`` without and with ``edits`` (weight edits; ``mean`` needs a sweep's reference text)."""
+    before = top_tokens(model, prompt, k)
+    with apply_edits(model, edits):
+        after = top_tokens(model, prompt, k)
+    return before, after

@@ -1,4 +1,12 @@
-"""`interp eval`: evaluate a task on a model and write the run folder."""
+"""`interp eval`: evaluate a task on a model and write the run folder.
+
+    DIR/config.json          the :class:`EvalRun` (+ the model's display name and the skip report)
+    DIR/results.parquet      one row per prompt (the task's metric columns; with edits also the
+                             unedited values as ``baseline_*`` columns)
+    DIR/summary.json         :func:`interp.scoring.summary.summarize` of the table, ``n_skipped``;
+                             with edits also ``baseline`` and the ``delta_*`` changes
+    DIR/p_the_vs_p_answer.png
+"""
 
 from __future__ import annotations
 
@@ -7,12 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interp.scoring.evaluate import evaluate
-from interp.scoring.summary import summarize
-from interp.errors import UsageError
+from interp.edits.spec import Edit, check_distinct, edits_label
+from interp.errors import UsageError, check_positive
+from interp.io import config_from_dict, to_jsonable, write_json, write_parquet
 from interp.models.embedded import DEFAULT_MODEL
-from interp.models.loading import ModelSpec, load_model
-from interp.io import write_json, write_parquet
+from interp.models.loading import load_model
+from interp.models.spec import ModelSpec
+from interp.scoring.edited import evaluate_edited
+from interp.scoring.evaluate import evaluate
+from interp.scoring.plots import p_the_vs_p_answer
+from interp.scoring.summary import summarize
 from interp.tasks import build_task
 
 log = logging.getLogger(__name__)
@@ -20,54 +32,52 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EvalRun:
-    """Everything that defines one evaluation run (written to ``config.json``)."""
+    """Everything that defines one evaluation run (written to ``config.json``, read back by :meth:`from_dict`)."""
 
     out: str
-    model: str = DEFAULT_MODEL
-    checkpoint: str | None = None
+    model: ModelSpec = ModelSpec("embedded", DEFAULT_MODEL.removeprefix("embedded:"))
     task: str = "factual"
     n: int | None = None
     seed: int = 0
     batch_size: int = 32
     device: str = "auto"
-    edits: tuple[str, ...] = ()  # LASER / control edits applied during the evaluation (interp.laser spellings)
+    edits: tuple[Edit, ...] = ()  # edits applied during the evaluation (see interp.edits.spec)
     lm_text: str | None = None  # reference text for the edits' LM cost and mean ablations
+    lm_cost: bool = True  # with edits: also the language-modelling cost on the reference text
 
     def __post_init__(self) -> None:
-        if self.n is not None and self.n < 1:
-            raise UsageError(f"--n must be >= 1, got {self.n}")
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
-        if self.edits:
-            from interp.edits.spec import parse_edits
+        if not isinstance(self.model, ModelSpec):
+            raise UsageError(f"EvalRun.model must be a ModelSpec (ModelSpec.parse('...')), got {type(self.model).__name__}")
+        if not all(isinstance(e, Edit) for e in self.edits):
+            raise UsageError("EvalRun.edits must be parsed edits (interp.edits.spec.parse_edits)")
+        check_distinct(self.edits)
+        check_positive(self.n, "--n")
+        check_positive(self.batch_size, "--batch-size")
 
-            parse_edits(self.edits)  # fail fast on a malformed edit
-        if self.lm_text is not None and not Path(self.lm_text).expanduser().is_file():
-            raise UsageError(f"--lm-text {self.lm_text} does not exist; give a plain-text file (a few thousand words)")
-        ModelSpec.parse(self.model, self.checkpoint)  # fail fast on a bad model or checkpoint
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvalRun:
+        return config_from_dict(cls, data)
 
 
 def run_eval(config: EvalRun) -> dict[str, Any]:
     """Evaluate, then write config.json, results.parquet, summary.json and the scatter plot."""
-    from interp.scoring.plots import p_the_vs_p_answer
-
-    model = load_model(config.model, config.checkpoint, device=config.device)
+    model = load_model(config.model, device=config.device)
     prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed)
     if config.edits:
-        from interp.edits.spec import parse_edits
-        from interp.scoring.edited import evaluate_edited
-
         frame, extras = evaluate_edited(
-            model, prompt_set, parse_edits(config.edits), batch_size=config.batch_size,
-            lm_text=config.lm_text, seed=config.seed,
+            model, prompt_set, config.edits, batch_size=config.batch_size,
+            lm_text=config.lm_text, lm_cost=config.lm_cost, seed=config.seed,
         )
         summary = {**summarize(frame), "n_skipped": prompt_set.n_skipped, **extras}
     else:
         frame = evaluate(model, prompt_set, batch_size=config.batch_size)
         summary = {**summarize(frame), "n_skipped": prompt_set.n_skipped}
     out = Path(config.out)
-    write_json(out / "config.json", {**config.__dict__, "model_display": model.spec.display, "skipped": prompt_set.skipped})
+    write_json(out / "config.json", {**to_jsonable(config), "model_display": model.spec.display, "skipped": prompt_set.skipped})
     write_parquet(out / "results.parquet", frame)
     write_json(out / "summary.json", summary)
-    p_the_vs_p_answer(frame, out / "p_the_vs_p_answer.png", title=f"{model.spec.display} · {prompt_set.task} (n={len(frame)})")
+    title = f"{model.spec.display} · {prompt_set.task} (n={len(frame)})"
+    if config.edits:
+        title += f" · edited: {edits_label(config.edits)}"
+    p_the_vs_p_answer(frame, out / "p_the_vs_p_answer.png", title=title)
     return summary

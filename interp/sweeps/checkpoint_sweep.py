@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from interp.edits.spec import Edit
 from interp.errors import UsageError
-from interp.sweeps.edits import check_edits
-from interp.sweeps.evaluate import StepResult, TaskOptions, check_task, summarize_steps
+from interp.io import config_from_dict, existing_file
+from interp.models.spec import ModelSpec
+from interp.sweeps.evaluate import TOY_TASK, StepResult, TaskOptions, check_task, summarize_steps
 from interp.sweeps.executors import EXECUTORS, StepJob, run_local, run_ray
-from interp.sweeps.sources import DTYPES, Source, open_source
+from interp.sweeps.sources import DTYPES, CheckpointSource, open_source
 from interp.sweeps.steps import Shard, resolve_steps
 from interp.sweeps.store import SweepStore, differing_arguments
 
@@ -33,16 +35,17 @@ PROMPTS_PREFIX = "prompts:"
 class SweepConfig:
     """The options of ``interp checkpoint-sweep`` (see ``interp checkpoint-sweep --help``).
 
-    ``model``, ``steps``, ``task``, ``laser``, ``n``, ``seed`` and ``dtype`` define the sweep and
+    ``model`` (a parsed spec), ``steps``, ``task``, ``laser`` (parsed edits, each evaluated on its own),
+    ``n``, ``seed`` and ``dtype`` define the sweep and
     are recorded in ``sweep.json``; a restart must repeat them. ``shard``, ``executor``,
     ``device``, ``batch_size``, ``keep_cache`` and ``prefetch`` only say how to run it.
     """
 
     out: str
-    model: str
+    model: ModelSpec
     steps: str
     task: str
-    laser: tuple[str, ...] = ()
+    laser: tuple[Edit, ...] = ()
     n: int | None = None
     seed: int = 0
     batch_size: int = 32
@@ -59,14 +62,23 @@ class SweepConfig:
             raise UsageError("--steps is empty; give all, log or a list like 0,512,1000")
         if not self.task.strip():
             raise UsageError("--task is empty; give ioi, factual, prompts:FILE or (toy runs) noisy-recall")
-        if not isinstance(self.laser, tuple):
-            raise TypeError("SweepConfig.laser must be a tuple of LAYER:MATRIX:RHO strings")
+        if not isinstance(self.model, ModelSpec):
+            raise UsageError(f"SweepConfig.model must be a ModelSpec (ModelSpec.parse('...')), got {type(self.model).__name__}")
+        if not isinstance(self.laser, tuple) or not all(isinstance(e, Edit) for e in self.laser):
+            raise UsageError("SweepConfig.laser must be a tuple of parsed edits (interp.edits.spec.parse_edits)")
+        labels = [e.label for e in self.laser]
+        if len(set(labels)) != len(labels):
+            raise UsageError(f"--laser lists the same edit twice: {', '.join(labels)}")
         if self.executor not in EXECUTORS:
             raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         if self.dtype not in DTYPES:
             raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         Shard.parse(self.shard)
         TaskOptions(task=self.task, n=self.n, seed=self.seed, batch_size=self.batch_size)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SweepConfig:
+        return config_from_dict(cls, data)
 
     @property
     def task_options(self) -> TaskOptions:
@@ -98,9 +110,7 @@ def _task_identity(task: str) -> tuple[str, str | None]:
         return task, None
     from interp.tasks.custom import resolve_path  # the file the task will read (cwd, else prompts/)
 
-    path = resolve_path(task[len(PROMPTS_PREFIX):])
-    if not path.is_file():
-        raise UsageError(f"prompts file {path} not found; give a jsonl file with one {{\"prompt\", \"answer\"}} object per line")
+    path = existing_file(resolve_path(task[len(PROMPTS_PREFIX):]), "prompts file", 'a jsonl file with one {"prompt", "answer"} object per line')
     return PROMPTS_PREFIX + path.name, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -109,7 +119,7 @@ def _steps_identity(spec: str, resolved: Sequence[int]) -> str:
     return text if text in ("all", "log") else ",".join(map(str, resolved))
 
 
-def defining_arguments(config: SweepConfig, source: Source, resolved: Sequence[int], edits: Sequence[str]) -> dict[str, Any]:
+def defining_arguments(config: SweepConfig, source: CheckpointSource, resolved: Sequence[int]) -> dict[str, Any]:
     """The arguments that define a sweep (compared when a folder is reused or merged)."""
     task, sha = _task_identity(config.task)
     return {
@@ -119,27 +129,27 @@ def defining_arguments(config: SweepConfig, source: Source, resolved: Sequence[i
         "prompts_sha256": sha,
         "n": config.n,
         "seed": config.seed,
-        "laser": list(edits),
+        "laser": [e.label for e in config.laser],
         "dtype": config.dtype,
     }
 
 
-def _plot(store: SweepStore, summary, arguments: dict[str, Any], kind: str) -> None:
+def _plot(store: SweepStore, summary, arguments: dict[str, Any]) -> None:
     if summary.empty:
         return
     from interp.sweeps.plots import ratio_plot, training_dynamics
 
-    model = Path(arguments["model"]).name if kind == "toy" or arguments["model"].startswith("/") else arguments["model"]
+    model = Path(arguments["model"]).name if arguments["model"].startswith("/") else arguments["model"]
     task = arguments["task"].split("/")[-1]
-    the_label = "P(noise token)" if kind == "toy" else 'P(" the")'
+    the_label = "P(noise token)" if arguments["task"] == TOY_TASK else 'P(" the")'
     title = f"{model} · {task}"
     training_dynamics(summary, store.root / "training_dynamics.png", title=title, the_label=the_label)
     ratio_plot(summary, store.root / "ratio.png", title=title, the_label=the_label)
 
 
-def _finish(store: SweepStore, arguments: dict[str, Any], kind: str, report: SweepReport) -> SweepReport:
+def _finish(store: SweepStore, arguments: dict[str, Any], report: SweepReport) -> SweepReport:
     results, summary = store.consolidate(summarize_steps)
-    _plot(store, summary, arguments, kind)
+    _plot(store, summary, arguments)
     done = set(store.done_steps())
     report.missing = [s for s in report.steps if s not in done]
     report.duplicates = [w["message"] for w in store.duplicate_warnings()]
@@ -150,14 +160,14 @@ def _finish(store: SweepStore, arguments: dict[str, Any], kind: str, report: Swe
 def run_sweep(config: SweepConfig, *, on_step: Callable[[StepResult], None] | None = None) -> SweepReport:
     """Run (or resume) the sweep ``config`` describes; see the module docstring."""
     source = open_source(config.model, keep_cache=config.keep_cache)
-    check_task(config.task, source.kind)
-    edits = check_edits(config.laser, source.kind)
+    check_task(config.task, config.model)
+    edits = config.laser
     steps = resolve_steps(config.steps, source.steps(), source.description)
     shard = config.shard_spec
     mine = shard.select(steps)
     store = SweepStore(config.out)
-    arguments = defining_arguments(config, source, steps, edits)
-    store.open(arguments, {"kind": source.kind, "steps_resolved": steps})
+    arguments = defining_arguments(config, source, steps)
+    store.open(arguments, {"source": config.model.source, "steps_resolved": steps})
     done = set(store.done_steps())
     pending = [s for s in mine if s not in done]
     report = SweepReport(store.root, steps, mine, already_done=[s for s in mine if s in done])
@@ -195,7 +205,7 @@ def run_sweep(config: SweepConfig, *, on_step: Callable[[StepResult], None] | No
         run_ray(job, pending, on_result, address=config.ray_address, delete_after=not config.keep_cache)
     else:
         run_local(job, pending, on_result, prefetch=config.prefetch)
-    return _finish(store, arguments, source.kind, report)
+    return _finish(store, arguments, report)
 
 
 def merge_sweeps(dirs: Sequence[str | Path], out: str | Path) -> SweepReport:
@@ -209,11 +219,10 @@ def merge_sweeps(dirs: Sequence[str | Path], out: str | Path) -> SweepReport:
         diffs = differing_arguments(base, definition["arguments"])
         if diffs:
             raise UsageError(f"cannot merge {store.root} with {stores[0].root}: {'; '.join(diffs)}")
-    kind = definitions[0].get("kind", "hf")
     steps = sorted({s for d in definitions for s in d.get("steps_resolved", [])})
     target = SweepStore(out)
-    target.open(base, {"kind": kind, "steps_resolved": steps})
+    target.open(base, {k: v for k, v in definitions[0].items() if k in ("source",)} | {"steps_resolved": steps})
     copied = target.merge_from(stores)
     log.info("merged %d steps from %d folders into %s", len(copied), len(stores), target.root)
     report = SweepReport(target.root, steps, steps, evaluated=[], already_done=copied)
-    return _finish(target, base, kind, report)
+    return _finish(target, base, report)

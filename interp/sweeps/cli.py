@@ -24,7 +24,7 @@ def checkpoint_sweep(
     ),
     steps: Optional[str] = typer.Option(None, "--steps", help="all, log (0,1,2,4..512, then ~2 per octave) or a list: 0,512,1000"),
     task: Optional[str] = typer.Option(None, "--task", help="ioi, factual, prompts:FILE; noisy-recall for toy runs"),
-    laser: Optional[list[str]] = typer.Option(None, "--laser", help="LAYER:MATRIX:RHO edit, each step is also evaluated with it (repeatable)"),
+    laser: Optional[list[str]] = typer.Option(None, "--laser", help="LAYER:MATRIX:RHO or LAYER:MATRIX:KIND[:RHO] edit (any kind); each step is also evaluated with it (repeatable)"),
     n: Optional[int] = typer.Option(None, "--n", help="number of prompts (default: the task's)"),
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(32, "--batch-size"),
@@ -43,6 +43,8 @@ def checkpoint_sweep(
     """
     from transformers.utils import logging as hf_logging
 
+    from interp.edits.spec import Edit
+    from interp.models.spec import ModelSpec
     from interp.sweeps.checkpoint_sweep import SweepConfig, merge_sweeps, run_sweep
 
     hf_logging.disable_progress_bar()  # one "Loading weights" bar per checkpoint drowns the sweep's log
@@ -56,7 +58,7 @@ def checkpoint_sweep(
         if missing:
             raise UsageError(f"checkpoint-sweep needs {', '.join(missing)} (or --merge DIR1 DIR2 ... --out DIR)")
         config = SweepConfig(
-            out=str(out), model=model, steps=steps, task=task, laser=tuple(laser or ()), n=n, seed=seed,
+            out=str(out), model=ModelSpec.parse(model), steps=steps, task=task, laser=tuple(Edit.parse(t) for t in laser or ()), n=n, seed=seed,
             batch_size=batch_size, device=device, dtype=dtype, shard=shard, keep_cache=keep_cache,
             executor=executor, ray_address=ray_address, prefetch=prefetch,
         )

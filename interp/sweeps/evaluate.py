@@ -1,28 +1,34 @@
 """One checkpoint, every edit: the rows a sweep stores for one step, and the per-step summary.
 
-Rows: ``step``, ``edit`` (``"none"`` or the ``--laser`` string), ``prompt_index`` (the prompt's
+Rows: ``step``, ``edit`` (``"none"`` or the edit's label), ``prompt_index`` (the prompt's
 position in the task's prompt set), then the task's columns (``prompt``, ``answer``,
 ``p_answer``, ``p_the``, ``log_ratio``, ``rank``, ``top1``; IOI adds ``p_s`` and ``logit_diff``
 and its position columns). For toy runs (``--task noisy-recall``) ``p_the`` is P(noise token).
+Every edit, of any model, goes through :func:`interp.edits.apply.apply_edits`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from interp.errors import UsageError
+from interp.edits.apply import apply_edits
+from interp.edits.spec import Edit
+from interp.errors import UsageError, check_positive
+from interp.models.loading import HookedModel
+from interp.models.spec import ModelSpec
 from interp.scoring.summary import summarize_groups
-from interp.sweeps.edits import NO_EDIT, edit_context
 from interp.sweeps.sources import LoadedCheckpoint
 
 TOY_TASK = "noisy-recall"
 TOY_DEFAULT_N = 256
 KEY_COLUMNS = ("step", "edit", "prompt_index")
+NO_EDIT = "none"
 
 
 @dataclass(frozen=True)
@@ -35,10 +41,8 @@ class TaskOptions:
     batch_size: int = 32
 
     def __post_init__(self) -> None:
-        if self.n is not None and self.n < 1:
-            raise UsageError(f"--n must be >= 1, got {self.n}")
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
+        check_positive(self.n, "--n")
+        check_positive(self.batch_size, "--batch-size")
 
 
 @dataclass
@@ -50,12 +54,12 @@ class StepResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def check_task(task: str, kind: str) -> None:
-    """Toy runs take ``noisy-recall``; Hugging Face checkpoints take the tasks of ``interp eval``."""
-    if kind == "toy" and task != TOY_TASK:
+def check_task(task: str, spec: ModelSpec) -> None:
+    """``noisy-recall`` reads token ids and needs a toy run; the text tasks of ``interp eval`` need a tokenizer."""
+    if spec.is_toy and task != TOY_TASK:
         raise UsageError(f"a toy run is swept with --task {TOY_TASK}, not {task!r}")
-    if kind == "hf" and task == TOY_TASK:
-        raise UsageError(f"--task {TOY_TASK} needs a toy run directory (interp toy train), not a Hugging Face model")
+    if not spec.is_toy and task == TOY_TASK:
+        raise UsageError(f"--task {TOY_TASK} needs a toy run directory (interp toy train), not {spec.display}")
 
 
 def _with_keys(frame: pd.DataFrame, step: int, edit: str) -> pd.DataFrame:
@@ -66,46 +70,44 @@ def _with_keys(frame: pd.DataFrame, step: int, edit: str) -> pd.DataFrame:
     return pd.concat([keys, frame.reset_index(drop=True)], axis=1)
 
 
-def _evaluate_hf(loaded: LoadedCheckpoint, options: TaskOptions, edits: tuple[str, ...]) -> tuple[list[pd.DataFrame], dict]:
+def task_scorer(model: HookedModel, options: TaskOptions) -> tuple[Callable[[], pd.DataFrame], dict[str, Any]]:
+    """(a function scoring the task on ``model`` as it is now, facts about the prompt set)."""
+    if options.task == TOY_TASK:
+        from interp.toy.evaluate import noisy_recall_table
+
+        n = options.n or TOY_DEFAULT_N
+
+        def score_toy() -> pd.DataFrame:
+            return noisy_recall_table(model.bridge, model.run_config, n_sequences=n, seed=options.seed, device=model.device)
+
+        return score_toy, {"n_skipped": 0, "skipped": {}}
     from interp.scoring.evaluate import evaluate
     from interp.tasks import build_task
 
-    model = loaded.model
     prompt_set = build_task(options.task, model.tokenizer, n=options.n, seed=options.seed)
-    frames = []
-    for edit in (NO_EDIT, *edits):
-        with edit_context(loaded, edit):
-            frame = evaluate(model, prompt_set, batch_size=options.batch_size, progress=False)
-        frames.append(_with_keys(frame, loaded.step, edit))
-    return frames, {"n_skipped": int(prompt_set.n_skipped), "skipped": dict(prompt_set.skipped)}
+
+    def score_prompts() -> pd.DataFrame:
+        return evaluate(model, prompt_set, batch_size=options.batch_size, progress=False)
+
+    return score_prompts, {"n_skipped": int(prompt_set.n_skipped), "skipped": dict(prompt_set.skipped)}
 
 
-def _evaluate_toy(loaded: LoadedCheckpoint, options: TaskOptions, edits: tuple[str, ...]) -> tuple[list[pd.DataFrame], dict]:
-    from interp.toy.evaluate import noisy_recall_table
-
-    model = loaded.model
-    device = next(model.parameters()).device
-    n = options.n or TOY_DEFAULT_N
-    frames = []
-    for edit in (NO_EDIT, *edits):
-        with edit_context(loaded, edit):
-            frame = noisy_recall_table(model, loaded.toy_config, n_sequences=n, seed=options.seed, device=device)
-        frames.append(_with_keys(frame, loaded.step, edit))
-    return frames, {"n_skipped": 0, "skipped": {}}
-
-
-def evaluate_checkpoint(loaded: LoadedCheckpoint, options: TaskOptions, edits: tuple[str, ...]) -> StepResult:
+def evaluate_checkpoint(loaded: LoadedCheckpoint, options: TaskOptions, edits: tuple[Edit, ...]) -> StepResult:
     """Evaluate ``loaded`` without edits and with each edit in turn; all rows of the step."""
     start = time.perf_counter()
-    runner = _evaluate_toy if loaded.kind == "toy" else _evaluate_hf
-    frames, task_meta = runner(loaded, options, edits)
+    score, task_meta = task_scorer(loaded.model, options)
+    frames = []
+    for edit in (None, *edits):
+        with apply_edits(loaded.model, () if edit is None else (edit,)):
+            frame = score()
+        frames.append(_with_keys(frame, loaded.step, NO_EDIT if edit is None else edit.label))
     frame = pd.concat(frames, ignore_index=True)
     meta = {
         "step": loaded.step,
         "model": loaded.display,
         "fingerprint": loaded.fingerprint,
         "n_rows": int(len(frame)),
-        "edits": [NO_EDIT, *edits],
+        "edits": [NO_EDIT, *(e.label for e in edits)],
         "load_seconds": round(loaded.load_seconds, 4),
         "eval_seconds": round(time.perf_counter() - start, 4),
         **task_meta,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from interp.errors import UsageError
 from interp.sweeps.evaluate import StepResult, TaskOptions, evaluate_checkpoint
 from interp.sweeps.prefetch import prefetched
-from interp.sweeps.sources import Source, free_memory
+from interp.sweeps.sources import CheckpointSource, free_memory
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ OnResult = Callable[[StepResult], None]
 class StepJob:
     """Everything a worker needs to evaluate steps of one sweep (picklable)."""
 
-    source: Source
+    source: CheckpointSource
     options: TaskOptions
     edits: tuple[str, ...]
     device: str = "auto"

@@ -1,13 +1,13 @@
 """Where a sweep's checkpoints come from, and how one is loaded (and removed from the cache).
 
-    PythiaHub    ``EleutherAI/pythia-*`` on the Hugging Face hub, revision ``stepN`` (154 steps)
-    LocalFolder  a folder of ``step{N}/`` Hugging Face model folders (``interp tiny DIR --steps``,
-                 or anyone's own training run)
-    ToyRun       a run directory of the toy trainer (``RUN/config.json`` with format interp-toy)
-
-:func:`open_source` picks one from the ``--model`` string. Sources are small frozen dataclasses,
-so they travel to Ray workers by pickling. ``load`` returns a :class:`LoadedCheckpoint` with its
-weights' fingerprint; ``cleanup`` deletes a hub revision from the local cache (``--no-keep-cache``).
+A :class:`CheckpointSource` wraps a parsed model spec (:class:`~interp.models.spec.ModelSpec`)
+whose steps are checkpoints: ``EleutherAI/pythia-*`` on the Hugging Face hub (revision ``stepN``,
+154 steps), a local folder of ``step{N}/`` model folders (``interp tiny DIR --steps``, or anyone's
+training run), or a toy trainer run. Every step loads through the one loader
+(:func:`interp.models.loading.load_model`) into a :class:`~interp.models.loading.HookedModel`.
+Sources are small frozen dataclasses, so they travel to Ray workers by pickling. ``load``
+returns a :class:`LoadedCheckpoint` with its weights' fingerprint; ``cleanup`` deletes a hub
+revision from the local cache (``--no-keep-cache``).
 """
 
 from __future__ import annotations
@@ -15,26 +15,24 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import json
 import logging
 import os
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
 from interp.errors import UsageError
-from interp.models.checkpoints import PYTHIA_STEPS, is_pythia, local_steps
+from interp.models.checkpoints import is_pythia
+from interp.models.spec import ModelSpec, available_steps
 from interp.sweeps.fingerprint import model_fingerprint
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["hf", "toy"]
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-TOY_FORMAT = "interp-toy"
 _LOCK_NAME = ".interp-sweep.lock"
 
 
@@ -43,17 +41,15 @@ class LoadedCheckpoint:
     """One checkpoint in memory: the model, what it is, and its weights' fingerprint."""
 
     step: int
-    kind: Kind
-    model: Any  # a HookedModel (kind "hf") or a toy ToyTransformer (kind "toy")
+    model: Any  # interp.models.loading.HookedModel
     display: str
     fingerprint: str
     load_seconds: float
-    toy_config: Any = None  # the toy RunConfig (kind "toy")
 
     @property
     def module(self) -> torch.nn.Module:
         """The outermost module holding the weights (the TransformerBridge, or the toy model)."""
-        return self.model.bridge if self.kind == "hf" else self.model
+        return self.model.bridge
 
 
 def free_memory(weights: weakref.ref | None = None) -> None:
@@ -116,39 +112,34 @@ def delete_cached_revision(repo_id: str, revision: str) -> int:
     return freed
 
 
-def _step_of_folder(folder: Path) -> bool:
-    return (folder / "config.json").is_file()
-
-
 @dataclass(frozen=True)
-class PythiaHub:
-    """``EleutherAI/pythia-*`` revisions ``stepN`` from the hub (or its local cache)."""
+class CheckpointSource:
+    """The checkpoints of one model: its spec (without a step) and how to fetch hub revisions."""
 
-    name: str
+    spec: ModelSpec
     keep_cache: bool = True
-    retry_delays_s: tuple[float, ...] = (10.0, 30.0)
-    kind: Kind = field(default="hf", init=False)
+    retry_delays_s: tuple[float, ...] = (10.0, 30.0)  # hub downloads only
 
     @property
     def identity(self) -> str:
-        return self.name
+        return self.spec.name
 
     @property
     def description(self) -> str:
-        return self.name
+        return f"toy run {self.spec.name}" if self.spec.is_toy else self.spec.name
 
     def steps(self) -> list[int]:
-        return list(PYTHIA_STEPS)
+        return available_steps(self.spec)
 
     def load(self, step: int, device: str, dtype: str) -> LoadedCheckpoint:
-        from interp.models.loading import ModelSpec, load_model
+        from interp.models.loading import load_model
 
-        spec = ModelSpec("hub", self.name, step)
-        delays = () if _offline() else self.retry_delays_s
+        spec = self.spec.at_step(step)
+        delays = self.retry_delays_s if spec.source == "hub" and not _offline() else ()
         start = time.perf_counter()
         for attempt in range(len(delays) + 1):
             try:
-                with _cache_lock(not self.keep_cache):
+                with _cache_lock(spec.source == "hub" and not self.keep_cache):
                     model = load_model(spec, device=device, dtype=DTYPES[dtype])
                 break
             except UsageError as err:
@@ -157,121 +148,32 @@ class PythiaHub:
                 log.warning("%s: %s; retrying in %.0f s", spec.display, err, delays[attempt])
                 time.sleep(delays[attempt])
         seconds = time.perf_counter() - start
-        return LoadedCheckpoint(step, "hf", model, spec.display, model_fingerprint(model.hf_model), seconds)
+        return LoadedCheckpoint(step, model, model.spec.display, model_fingerprint(model.raw_model), seconds)
 
     def cleanup(self, step: int) -> int:
+        """Delete a downloaded hub revision from the cache; the user's own files are never deleted."""
+        if self.spec.source != "hub":
+            return 0
         with _cache_lock(True):
-            freed = delete_cached_revision(self.name, f"step{step}")
+            freed = delete_cached_revision(self.spec.name, f"step{step}")
         if freed:
-            log.info("deleted %s revision step%d from the cache (%.1f MB)", self.name, step, freed / 1e6)
+            log.info("deleted %s revision step%d from the cache (%.1f MB)", self.spec.name, step, freed / 1e6)
         return freed
 
 
-@dataclass(frozen=True)
-class LocalFolder:
-    """A folder of ``step{N}/`` Hugging Face model folders."""
-
-    path: str
-    kind: Kind = field(default="hf", init=False)
-
-    @property
-    def identity(self) -> str:
-        return self.path
-
-    @property
-    def description(self) -> str:
-        return self.path
-
-    def steps(self) -> list[int]:
-        return [step for step, folder in local_steps(self.path).items() if _step_of_folder(folder)]
-
-    def load(self, step: int, device: str, dtype: str) -> LoadedCheckpoint:
-        from interp.models.loading import ModelSpec, load_model
-
-        spec = ModelSpec("local", self.path, step)
-        start = time.perf_counter()
-        model = load_model(spec, device=device, dtype=DTYPES[dtype])
-        seconds = time.perf_counter() - start
-        return LoadedCheckpoint(step, "hf", model, spec.display, model_fingerprint(model.hf_model), seconds)
-
-    def cleanup(self, step: int) -> int:
-        return 0  # the user's own files are never deleted
-
-
-@dataclass(frozen=True)
-class ToyRun:
-    """A toy trainer run directory (``interp toy train``)."""
-
-    path: str
-    kind: Kind = field(default="toy", init=False)
-
-    @property
-    def identity(self) -> str:
-        return self.path
-
-    @property
-    def description(self) -> str:
-        return f"toy run {self.path}"
-
-    def steps(self) -> list[int]:
-        from interp.toy.checkpoint import list_steps
-
-        return list_steps(self.path)
-
-    def load(self, step: int, device: str, dtype: str) -> LoadedCheckpoint:
-        from interp.models.loading import resolve_device
-        from interp.toy.checkpoint import load_checkpoint
-
-        start = time.perf_counter()
-        model, config = load_checkpoint(Path(self.path) / f"step{step}", resolve_device(device), DTYPES[dtype])
-        seconds = time.perf_counter() - start
-        display = f"{self.path}@step{step}"
-        return LoadedCheckpoint(step, "toy", model, display, model_fingerprint(model), seconds, toy_config=config)
-
-    def cleanup(self, step: int) -> int:
-        return 0
-
-
-Source = PythiaHub | LocalFolder | ToyRun
-
-
-def _is_toy_folder(path: Path) -> bool:
-    try:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(config, dict) and config.get("format") == TOY_FORMAT
-
-
-def open_source(model: str, *, keep_cache: bool = True) -> Source:
-    """The checkpoint source ``--model`` names: a Pythia hub name, a step*/ folder or a toy run."""
-    text = model.strip()
-    if not text:
-        raise UsageError("--model is empty; give EleutherAI/pythia-SIZE or a local folder of step*/ models")
-    path = Path(text).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise UsageError(f"{text} is a file; --model takes a folder of step*/ model folders or a Pythia hub name")
-        resolved = str(path.resolve())
-        if _is_toy_folder(path):
-            try:
-                import interp.toy.checkpoint  # noqa: F401
-            except ImportError:
-                raise UsageError(f"{text} is a toy run, but the toy trainer (interp.toy) is not available") from None
-            source: Source = ToyRun(resolved)
-        else:
-            source = LocalFolder(resolved)
-        if not source.steps():
-            raise UsageError(
-                f"{text} holds no step*/ models; a checkpoint sweep needs a folder of step{{N}}/ model folders "
-                f"(e.g. from `interp tiny DIR --steps 0,1,2,4`) or a Pythia hub name"
-            )
-        return source
-    if text.startswith((".", "/", "~")) or text.count("/") > 1:
-        raise UsageError(f"model folder {text} does not exist")
-    if not is_pythia(text):
+def open_source(spec: ModelSpec, *, keep_cache: bool = True) -> CheckpointSource:
+    """The checkpoint source of ``--model``: a Pythia hub name, a folder of step*/ models or a toy run."""
+    if spec.step is not None:
+        raise UsageError(f"--model {spec.display} names one checkpoint; a sweep takes the model and --steps")
+    if spec.source == "embedded" or (spec.source == "hub" and not is_pythia(spec.name)):
         raise UsageError(
-            f"--model {text}: checkpoint sweeps take an EleutherAI/pythia-* hub name (revisions stepN) "
-            f"or a local folder of step*/ models"
+            f"--model {spec.display}: checkpoint sweeps take an EleutherAI/pythia-* hub name (revisions stepN), "
+            f"a local folder of step*/ models or a toy run"
         )
-    return PythiaHub(text, keep_cache=keep_cache)
+    source = CheckpointSource(spec, keep_cache=keep_cache)
+    if not source.steps():
+        raise UsageError(
+            f"{spec.name} holds no step*/ models; a checkpoint sweep needs a folder of step{{N}}/ model folders "
+            f"(e.g. from `interp tiny DIR --steps 0,1,2,4`), a toy run or a Pythia hub name"
+        )
+    return source

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from interp.errors import UsageError
+from interp.io import existing_file
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,7 @@ def read_jsonl_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
     Raises UsageError naming the file and line for a missing file, invalid JSON or a line
     that is not a JSON object.
     """
-    if not path.is_file():
-        raise UsageError(f"prompts file {path} not found; give a jsonl file with one {{\"prompt\", \"answer\"}} object per line")
+    existing_file(path, "prompts file", 'a jsonl file with one {"prompt", "answer"} object per line')
     try:
         lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines: keep U+2028 inside strings
     except UnicodeDecodeError:

@@ -16,7 +16,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from interp.errors import UsageError
-from interp.toy.configs import FORMAT, RunConfig
+from interp.models.spec import TOY_FORMAT, ModelSpec, available_steps, read_config_json
+from interp.toy.configs import RunConfig
 from interp.toy.model import ToyTransformer
 
 STEP_DIR = re.compile(r"^step(\d+)$")
@@ -37,37 +38,33 @@ def checkpoint_steps(steps: int) -> list[int]:
 
 
 def _read_config(path: Path) -> dict | None:
-    try:
-        d = json.loads((path / CONFIG).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return d if isinstance(d, dict) and d.get("format") == FORMAT else None
+    """The toy config of ``path`` (a run or step folder), None when it is no toy folder; UsageError when unreadable."""
+    d = read_config_json(path)
+    return d if d is not None and d.get("format") == TOY_FORMAT else None
 
 
 def is_toy_checkpoint(path: str | Path) -> bool:
     """True for a ``step{N}/`` folder with a toy config and weights."""
     path = Path(path)
-    d = _read_config(path)
+    try:
+        d = _read_config(path)
+    except UsageError:
+        return False
     return d is not None and "step" in d and (path / WEIGHTS).is_file()
 
 
 def is_toy_run(path: str | Path) -> bool:
-    """True for a run directory: a toy ``config.json`` and at least one checkpoint."""
+    """True for a run directory: a toy ``config.json`` and at least one ``step{N}/`` folder."""
     path = Path(path)
-    return _read_config(path) is not None and bool(list_steps(path))
+    try:
+        return _read_config(path) is not None and bool(list_steps(path))
+    except UsageError:
+        return False
 
 
 def list_steps(run_dir: str | Path) -> list[int]:
-    """The saved steps of a run, ascending."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        return []
-    steps = []
-    for child in run_dir.iterdir():
-        m = STEP_DIR.match(child.name)
-        if m and is_toy_checkpoint(child):
-            steps.append(int(m.group(1)))
-    return sorted(steps)
+    """The ``step{N}/`` folders (with a config.json) of a run, ascending; whether their files are intact is checked on load."""
+    return available_steps(ModelSpec("toy", str(run_dir)))
 
 
 def step_dir(run_dir: str | Path, step: int) -> Path:
@@ -85,7 +82,7 @@ def save_checkpoint(run_dir: str | Path, step: int, model: ToyTransformer, confi
     out = step_dir(run_dir, step)
     out.mkdir(parents=True, exist_ok=True)
     state = {name: t.detach().to("cpu").contiguous() for name, t in model.state_dict().items()}
-    save_file(state, str(out / WEIGHTS), metadata={"format": FORMAT, "step": str(step)})
+    save_file(state, str(out / WEIGHTS), metadata={"format": TOY_FORMAT, "step": str(step)})
     d = config.to_dict()
     d["step"] = step
     (out / CONFIG).write_text(json.dumps(d, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -93,20 +90,28 @@ def save_checkpoint(run_dir: str | Path, step: int, model: ToyTransformer, confi
 
 
 def load_checkpoint(
-    step_dir: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+    path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
 ) -> tuple[ToyTransformer, RunConfig]:
-    """Rebuild the model of a ``step{N}/`` folder from its config and load its weights."""
-    step_dir = Path(step_dir)
-    if not is_toy_checkpoint(step_dir):
-        raise UsageError(f"{step_dir} is not a toy checkpoint (a step folder with config.json and {WEIGHTS})")
-    d = _read_config(step_dir)
-    assert d is not None
+    """Rebuild the model of a ``step{N}/`` folder, or of a run folder's last step, and load its weights.
+
+    A corrupt or unreadable config or weights file is a UsageError naming the file.
+    """
+    folder = resolve(path)
+    d = _read_config(folder)
+    if d is None or "step" not in d:
+        raise UsageError(f"{folder / CONFIG} is not a toy checkpoint config (format {TOY_FORMAT!r} with a step)")
     config = RunConfig.from_dict(d)
     model = ToyTransformer(config.model, seed=config.seed, device="cpu", dtype=torch.float32)
-    state = load_file(str(step_dir / WEIGHTS))
+    weights = folder / WEIGHTS
+    if not weights.is_file():
+        raise UsageError(f"{weights} is missing; the checkpoint of step {d['step']} is incomplete")
+    try:
+        state = load_file(str(weights))
+    except Exception as err:  # safetensors raises its own error types for truncated or garbled files
+        raise UsageError(f"{weights} is unreadable ({type(err).__name__}: {str(err)[:120]}); the file is corrupt") from None
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise UsageError(f"{step_dir}: weights do not match the config (missing {missing}, unexpected {unexpected})")
+        raise UsageError(f"{folder}: weights do not match the config (missing {missing}, unexpected {unexpected})")
     model.to(device=device, dtype=dtype)
     model.eval()
     return model, config
@@ -115,12 +120,13 @@ def load_checkpoint(
 def resolve(path: str | Path, step: int | None = None) -> Path:
     """A step folder from a run directory (its last step, or ``step``) or a step folder itself."""
     path = Path(path)
-    if is_toy_checkpoint(path):
-        if step is not None:
+    match = STEP_DIR.match(path.name)
+    if match and ((path / CONFIG).is_file() or (path / WEIGHTS).is_file()):
+        if step is not None and step != int(match.group(1)):
             raise UsageError(f"{path} is already a checkpoint folder; --step applies to run directories")
         return path
-    if not is_toy_run(path):
-        raise UsageError(f"{path} is not a toy run (expected config.json with format {FORMAT!r} and step*/ folders)")
+    if _read_config(path) is None or not list_steps(path):
+        raise UsageError(f"{path} is not a toy run (expected config.json with format {TOY_FORMAT!r} and step*/ folders)")
     steps = list_steps(path)
     if step is None:
         return step_dir(path, steps[-1])

@@ -8,31 +8,25 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Optional
 
-import torch
 import typer
 
 from interp.errors import UsageError
-from interp.toy.checkpoint import load_checkpoint, resolve
+from interp.edits.apply import apply_edits, check_edits
+from interp.edits.spec import edits_label, parse_edits
+from interp.io import write_json
+from interp.edits.cli import EditOpt, LaserOpt, edits_from_options
+from interp.models.loading import load_model, resolve_device
+from interp.models.spec import ModelSpec
 from interp.toy.configs import PRESETS, TASKS, preset, with_overrides
 from interp.toy.evaluate import evaluate
-from interp.toy.interventions import drop_mlp, parse_laser, truncate_mlp
 from interp.toy.train import train as train_run
 
 log = logging.getLogger(__name__)
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None, add_completion=False)
-
-
-def _device(device: str) -> str:
-    if device not in ("cpu", "cuda"):
-        raise UsageError(f"--device must be cpu or cuda, got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda requested but CUDA is not available")
-    return device
 
 
 def _parse_sets(items: list[str]) -> dict[str, str]:
@@ -54,7 +48,7 @@ def train(
     steps: Optional[int] = typer.Option(None, "--steps", help="training steps (default: the config's)"),
     noise: Optional[float] = typer.Option(None, "--noise", help="noise probability p in [0, 1) (noisy-recall)"),
     seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
+    device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
     eval_every: Optional[int] = typer.Option(None, "--eval-every", help="steps between metric records"),
     set_: list[str] = typer.Option([], "--set", help="override a config field, e.g. --set model.d_model=64 (repeatable)"),
 ) -> None:
@@ -65,7 +59,7 @@ def train(
         overrides["eval_every"] = eval_every
     if overrides:
         cfg = with_overrides(cfg, overrides)
-    dev = _device(device)
+    dev = resolve_device(device)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out} exists and is not an empty folder; choose a new --out")
     result = train_run(cfg, out, device=dev)
@@ -75,39 +69,57 @@ def train(
 @app.command("eval")
 def eval_(
     path: Path = typer.Argument(..., help="a toy run directory (its last step) or one of its step*/ folders"),
-    drop_mlp_layer: Optional[int] = typer.Option(None, "--drop-mlp", help="remove the MLP of this layer (0-based)"),
-    laser: Optional[str] = typer.Option(None, "--laser", help="LAYER:MATRIX:RHO, e.g. 1:mlp_in:0.05"),
+    drop_mlp_layer: Optional[int] = typer.Option(None, "--drop-mlp", help="remove the MLP of this layer (0-based): the zero edit of its mlp_out"),
+    laser: Optional[list[str]] = LaserOpt,
+    edit: Optional[list[str]] = EditOpt,
     noise: float = typer.Option(0.0, "--noise", help="noise of the test data (0: clean)"),
     step: Optional[int] = typer.Option(None, "--step", help="which saved step of a run directory"),
     n_sequences: int = typer.Option(512, "--n-sequences"),
     seed: int = typer.Option(12345, "--seed", help="seed of the test data"),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
+    device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
 ) -> None:
-    """Evaluate a checkpoint on fresh test data; print and write eval.json (icl_acc, p_noise, p_correct)."""
-    folder = resolve(path, step)
+    """Evaluate a checkpoint on fresh test data (with edits, if given); print and write eval*.json in the run."""
+    edits = edits_from_options(laser, edit)
+    if drop_mlp_layer is not None:
+        edits = parse_edits([*(e.label for e in edits), f"{drop_mlp_layer}:mlp_out:zero"])
     if n_sequences < 1:
         raise UsageError(f"--n-sequences must be positive, got {n_sequences}")
-    dev = _device(device)
-    model, cfg = load_checkpoint(folder, device=dev)
-    with ExitStack() as stack:
-        if laser is not None:
-            layer, matrix, rho = parse_laser(laser)
-            stack.enter_context(truncate_mlp(model, layer, matrix, rho))
-        if drop_mlp_layer is not None:
-            stack.enter_context(drop_mlp(model, drop_mlp_layer))
-        metrics = evaluate(model, cfg, n_sequences=n_sequences, seed=seed, noise=noise, device=dev)
+    spec = ModelSpec.parse(str(path), step)
+    if spec.source != "toy":
+        raise UsageError(f"{path} is not a toy run or toy checkpoint folder; train one with `interp toy train`")
+    model = load_model(spec, device=device)
+    check_edits(model, edits)
+    with apply_edits(model, edits) as report:
+        metrics = evaluate(model.bridge, model.run_config, n_sequences=n_sequences, seed=seed, noise=noise, device=model.device)
     record = {
         "icl_acc": metrics["icl_acc"],
         "p_noise": metrics["p_noise"],
         "p_correct": metrics["p_correct"],
         "loss_non_trigger": metrics["loss_non_trigger"],
-        "checkpoint": str(folder),
-        "drop_mlp": drop_mlp_layer,
-        "laser": laser,
+        "checkpoint": model.spec.display,
+        "edits": [e.label for e in edits],
+        "n_matrices_edited": report.n_matrices_edited,
         "noise": noise,
         "n_sequences": n_sequences,
         "seed": seed,
     }
-    out = Path(path) / "eval.json"
-    out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    out = path / eval_file_name(edits, noise, step)  # into the folder given: the run, or the step folder
+    write_json(out, record)
+    log.info("wrote %s", out)
     typer.echo(json.dumps({k: record[k] for k in ("icl_acc", "p_noise", "p_correct")}))
+
+
+def eval_file_name(edits, noise: float, step: int | None) -> str:
+    """``eval.json`` for clean data, no edit and no ``--step``; otherwise named after what differs.
+
+    e.g. ``eval_step64.json``, ``eval_1-mlp_out-zero.json``, ``eval_noise0.2.json``: one file per
+    distinct evaluation, so evaluating with an edit never overwrites the unedited record.
+    """
+    parts = []
+    if step is not None:
+        parts.append(f"step{step}")
+    if edits:
+        parts.append(edits_label(edits).replace(":", "-"))
+    if noise:
+        parts.append(f"noise{noise:g}")
+    return "eval.json" if not parts else "eval_" + "_".join(parts) + ".json"

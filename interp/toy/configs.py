@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from interp.errors import UsageError
+from interp.models.spec import TOY_FORMAT
 from interp.toy.bigram import shakespeare_bigram
 
 TASKS = ("noisy-recall", "trigger-bigram")
@@ -32,7 +33,6 @@ PRESETS = ("chen", "birth")
 OPTIMIZERS = ("sgd", "adamw")
 POS_EMBEDS = ("random", "learned")
 LOSS_ON = ("all", "icl")
-FORMAT = "interp-toy"
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class RunConfig:
         d = dataclasses.asdict(self)
         d["model"]["mlp"] = list(self.model.mlp)
         d["optim"]["betas"] = list(self.optim.betas)
-        return {"format": FORMAT, **d}
+        return {"format": TOY_FORMAT, **d}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:

@@ -4,8 +4,8 @@
 batch for a run config and returns ``icl_acc, p_noise, p_correct, loss_non_trigger``;
 ``noisy_recall_table`` gives one row per test sequence in the format of the checkpoint
 sweep's pretrained-model tables, P(noise) in the role of P(" the") and P(correct) in the
-role of P(answer). Interventions (:mod:`interp.toy.interventions`) are applied by wrapping
-these calls in their context managers.
+role of P(answer). Edits (:func:`interp.edits.apply.apply_edits` on the loaded model) are applied by
+wrapping these calls in that context manager.
 """
 
 from __future__ import annotations

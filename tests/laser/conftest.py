@@ -33,11 +33,11 @@ def prompts() -> tuple[str, ...]:
 
 
 def snapshot(model) -> dict[str, torch.Tensor]:
-    return {name: p.detach().clone() for name, p in model.hf_model.named_parameters()}
+    return {name: p.detach().clone() for name, p in model.raw_model.named_parameters()}
 
 
 def assert_bit_identical(model, before: dict[str, torch.Tensor]) -> None:
-    after = dict(model.hf_model.named_parameters())
+    after = dict(model.raw_model.named_parameters())
     assert set(after) == set(before)
     changed = [name for name, p in after.items() if not torch.equal(p, before[name])]
     assert not changed, f"weights not restored: {changed[:5]}"

@@ -25,7 +25,7 @@ def test_rho_one_is_an_exact_noop(tiny_model, prompts, weights_guard):
     edits = [Edit(layer, name, "lowrank", 1.0) for layer in range(tiny_model.n_layers) for name in tiny_model.arch.matrix_names]
     with apply_edits(tiny_model, edits) as report:
         assert report.n_matrices_edited == 0
-        for name, p in tiny_model.hf_model.named_parameters():
+        for name, p in tiny_model.raw_model.named_parameters():
             assert torch.equal(p, before[name])
         assert torch.equal(logits(tiny_model, prompts), base)
 

@@ -27,7 +27,7 @@ def test_lm_loss_equals_hand_computation(tiny_model, tmp_path):
         rows = torch.cat([torch.full((4, 1), tiny_model.tokenizer.bos_token_id), rows], dim=1)
     assert torch.equal(lm.input_ids, rows)
     with torch.no_grad():
-        logits = tiny_model.hf_model(rows).logits
+        logits = tiny_model.raw_model(rows).logits
     hand = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1))
     assert lm_loss(tiny_model, lm_batches(tiny_model, lm, batch_size=3)) == pytest.approx(hand.item(), abs=1e-5)
 

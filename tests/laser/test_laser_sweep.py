@@ -13,7 +13,9 @@ from interp.scoring.forward import make_batches
 from interp.edits.apply import apply_edits
 from interp.edits.spec import Edit
 from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, lm_loss, reference_text
+from interp.laser.grid import LayerSpec
 from interp.laser.run import LaserSweep, run_laser_sweep
+from interp.models.spec import ModelSpec
 from interp.edits.svd_cache import SVDCache
 from interp.laser.sweep import PromptMetrics, best_config, run_configs, split_indices
 from interp.tasks import build_task
@@ -74,7 +76,7 @@ def test_run_folder(tiny_gpt2, tiny_model_dirs, tmp_path, controls, weights_guar
     weights_guard(tiny_gpt2)
     out = tmp_path / "sweep"
     config = LaserSweep(
-        out=str(out), model=str(tiny_model_dirs["gpt2"]), task="factual", layers="all", matrices=("mlp_in", "mlp_out"), rhos=(0.5, 0.1),
+        out=str(out), model=ModelSpec.parse(str(tiny_model_dirs["gpt2"])), task="factual", layers=LayerSpec.parse("all"), matrices=("mlp_in", "mlp_out"), rhos=(0.5, 0.1),
         n=16, select_frac=0.25, batch_size=8, compose=2, controls=controls, lm_tokens=256, device="cpu",
     )
     best = run_laser_sweep(config, progress=False, model=tiny_gpt2)

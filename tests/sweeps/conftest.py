@@ -37,10 +37,11 @@ def sweep_args() -> dict:
 @pytest.fixture(scope="session")
 def reference_sweep(tmp_path_factory, tiny_steps_dir) -> tuple[Path, pd.DataFrame]:
     """An uninterrupted, unsharded sweep of ``tiny_steps_dir``: (folder, results table)."""
+    from interp.models.spec import ModelSpec
     from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
 
     out = tmp_path_factory.mktemp("sweeps") / "reference"
-    run_sweep(SweepConfig(out=str(out), model=str(tiny_steps_dir), **SWEEP_ARGS))
+    run_sweep(SweepConfig(out=str(out), model=ModelSpec.parse(str(tiny_steps_dir)), **SWEEP_ARGS))
     return out, pd.read_parquet(out / "results.parquet")
 
 

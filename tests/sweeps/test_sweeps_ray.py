@@ -21,10 +21,11 @@ def local_ray():
 
 
 def test_ray_executor_gives_the_rows_of_the_local_one(local_ray, reference_sweep, sweep_args, tiny_steps_dir, tmp_path, assert_same_rows):
+    from interp.models.spec import ModelSpec
     from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
 
     _, expected = reference_sweep
-    report = run_sweep(SweepConfig(out=str(tmp_path), model=str(tiny_steps_dir), executor="ray", **sweep_args))
+    report = run_sweep(SweepConfig(out=str(tmp_path), model=ModelSpec.parse(str(tiny_steps_dir)), executor="ray", **sweep_args))
     assert sorted(report.evaluated) == sorted(expected["step"].unique())
     assert_same_rows(pd.read_parquet(tmp_path / "results.parquet"), expected)
     assert sorted(p.name for p in (tmp_path / "parts").glob("*.parquet")) == sorted(

@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 from interp.cli import app
 from interp.errors import UsageError
+from interp.edits.spec import Edit
+from interp.models.spec import ModelSpec
 from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
 
 runner = CliRunner()
@@ -38,7 +40,7 @@ def assert_one_line_error(result, *needles: str) -> None:
 
 def test_fake_pythia_revisions_resolve_offline(fake_pythia, tmp_path):
     out = tmp_path / "sweep"
-    report = run_sweep(SweepConfig(out=str(out), model=fake_pythia, steps="0,2,1000", task="factual", n=4, device="cpu"))
+    report = run_sweep(SweepConfig(out=str(out), model=ModelSpec.parse(fake_pythia), steps="0,2,1000", task="factual", n=4, device="cpu"))
     assert report.evaluated == [0, 2, 1000]
     results = pd.read_parquet(out / "results.parquet")
     assert sorted(results["step"].unique()) == [0, 2, 1000]
@@ -61,7 +63,7 @@ def test_no_keep_cache_deletes_each_evaluated_revision(fake_pythia, tmp_path):
     name = "EleutherAI/pythia-31m"  # a private copy: other tests keep using fake_pythia
     shutil.copytree(source, cache / ("models--" + name.replace("/", "--")))
     refs = cache / ("models--" + name.replace("/", "--")) / "refs"
-    report = run_sweep(SweepConfig(out=str(tmp_path / "s"), model=name, steps="0,1", task="factual", n=3, device="cpu", keep_cache=False))
+    report = run_sweep(SweepConfig(out=str(tmp_path / "s"), model=ModelSpec.parse(name), steps="0,1", task="factual", n=3, device="cpu", keep_cache=False))
     assert report.evaluated == [0, 1]
     assert not (refs / "step0").exists() and not (refs / "step1").exists()
     assert (refs / "step2").exists() and (refs / "step1000").exists()
@@ -74,7 +76,7 @@ def test_no_keep_cache_deletes_each_evaluated_revision(fake_pythia, tmp_path):
 
 def test_prefetch_gives_the_rows_of_a_plain_loop(reference_sweep, sweep_args, tiny_steps_dir, tmp_path, assert_same_rows):
     _, expected = reference_sweep
-    run_sweep(SweepConfig(out=str(tmp_path), model=str(tiny_steps_dir), prefetch=False, **sweep_args))
+    run_sweep(SweepConfig(out=str(tmp_path), model=ModelSpec.parse(str(tiny_steps_dir)), prefetch=False, **sweep_args))
     assert_same_rows(pd.read_parquet(tmp_path / "results.parquet"), expected)
 
 
@@ -82,7 +84,7 @@ def test_shards_are_disjoint_and_merge_to_the_whole_sweep(reference_sweep, sweep
     ref_dir, expected = reference_sweep
     shard_dirs = [tmp_path / f"shard{i}" for i in range(2)]
     reports = [
-        run_sweep(SweepConfig(out=str(d), model=str(tiny_steps_dir), shard=f"{i}/2", **sweep_args))
+        run_sweep(SweepConfig(out=str(d), model=ModelSpec.parse(str(tiny_steps_dir)), shard=f"{i}/2", **sweep_args))
         for i, d in enumerate(shard_dirs)
     ]
     assert [r.evaluated for r in reports] == [[0, 2, 8], [1, 4]]
@@ -100,8 +102,8 @@ def test_shards_are_disjoint_and_merge_to_the_whole_sweep(reference_sweep, sweep
 
 def test_rerun_skips_finished_steps_and_refuses_other_arguments(tiny_steps_dir, tmp_path):
     out = str(tmp_path / "s")
-    first = run_sweep(SweepConfig(out=out, model=str(tiny_steps_dir), steps="0,1", task="factual", n=3, device="cpu"))
-    again = run_sweep(SweepConfig(out=out, model=str(tiny_steps_dir), steps="1,0", task="factual", n=3, device="cpu"))
+    first = run_sweep(SweepConfig(out=out, model=ModelSpec.parse(str(tiny_steps_dir)), steps="0,1", task="factual", n=3, device="cpu"))
+    again = run_sweep(SweepConfig(out=out, model=ModelSpec.parse(str(tiny_steps_dir)), steps="1,0", task="factual", n=3, device="cpu"))
     assert first.evaluated == [0, 1] and again.evaluated == [] and again.already_done == [0, 1]
     result = cli("--model", str(tiny_steps_dir), "--steps", "0,1", "--task", "factual", "--n", "4", "--out", out)
     assert_one_line_error(result, "different arguments", "--n was 3, now 4")
@@ -113,7 +115,7 @@ def test_rerun_skips_finished_steps_and_refuses_other_arguments(tiny_steps_dir, 
 def test_identical_checkpoints_are_warned_about(steps_dir_copy, tmp_path, caplog):
     shutil.copytree(steps_dir_copy / "step1", steps_dir_copy / "step3")  # step3 = step1, as Pythia's step0 = step1
     with caplog.at_level(logging.WARNING, logger="interp"):
-        report = run_sweep(SweepConfig(out=str(tmp_path / "s"), model=str(steps_dir_copy), steps="1,2,3", task="factual", n=2, device="cpu"))
+        report = run_sweep(SweepConfig(out=str(tmp_path / "s"), model=ModelSpec.parse(str(steps_dir_copy)), steps="1,2,3", task="factual", n=2, device="cpu"))
     assert report.duplicates == [report.duplicates[0]] and report.duplicates[0].startswith("steps 1, 3 have identical weights")
     assert any("step 3 has the same weights as step 1" in r.getMessage() for r in caplog.records)
     warnings = json.loads((tmp_path / "s" / "warnings.json").read_text())["duplicate_weights"]
@@ -125,38 +127,38 @@ def test_identical_checkpoints_are_warned_about(steps_dir_copy, tmp_path, caplog
 
 def test_toy_run_noisy_recall_with_and_without_an_edit(toy_run, tmp_path):
     out = tmp_path / "toy"
-    run_sweep(SweepConfig(out=str(out), model=str(toy_run), steps="log", task="noisy-recall", n=8, laser=("1:mlp_in:0.1",), device="cpu"))
+    run_sweep(SweepConfig(out=str(out), model=ModelSpec.parse(str(toy_run)), steps="log", task="noisy-recall", n=8, laser=(Edit.parse("1:mlp_in:0.1"),), device="cpu"))
     results = pd.read_parquet(out / "results.parquet")
     assert sorted(results["step"].unique()) == [0, 1, 2]
     assert list(results.groupby(["step", "edit"]).size()) == [8] * 6
     pivot = results.pivot_table(index=["step", "prompt_index"], columns="edit", values="p_answer")
-    assert (pivot["none"] != pivot["1:mlp_in:0.1"]).any()  # the edit changes the predictions
+    assert (pivot["none"] != pivot["1:mlp_in:lowrank:0.1"]).any()  # the edit changes the predictions
     summary = pd.read_parquet(out / "summary.parquet")
-    assert list(summary["edit"][:2]) == ["none", "1:mlp_in:0.1"]
+    assert list(summary["edit"][:2]) == ["none", "1:mlp_in:lowrank:0.1"]
     assert (out / "training_dynamics.png").is_file()
     with pytest.raises(UsageError, match="toy run is swept with --task noisy-recall"):
-        run_sweep(SweepConfig(out=str(tmp_path / "x"), model=str(toy_run), steps="all", task="factual"))
+        run_sweep(SweepConfig(out=str(tmp_path / "x"), model=ModelSpec.parse(str(toy_run)), steps="all", task="factual"))
 
 
 def test_laser_on_hugging_face_checkpoints(tiny_steps_dir, tmp_path):
-    config = SweepConfig(out=str(tmp_path), model=str(tiny_steps_dir), steps="0,1", task="factual", n=3, laser=("1:mlp_in:0.1",), device="cpu")
+    config = SweepConfig(out=str(tmp_path), model=ModelSpec.parse(str(tiny_steps_dir)), steps="0,1", task="factual", n=3, laser=(Edit.parse("1:mlp_in:0.1"),), device="cpu")
     run_sweep(config)
     results = pd.read_parquet(tmp_path / "results.parquet")
     edit = "1:mlp_in:lowrank:0.1"  # the canonical spelling
     assert results.groupby(["step", "edit"]).size().to_dict() == {(0, "none"): 3, (0, edit): 3, (1, "none"): 3, (1, edit): 3}
     pivot = results.pivot_table(index=["step", "prompt_index"], columns="edit", values="p_answer")
     assert (pivot["none"] != pivot[edit]).all()  # the edit changes every prediction...
-    again = run_sweep(SweepConfig(**{**config.__dict__, "laser": ("1:mlp_in:lowrank:0.1",)}))
+    again = run_sweep(SweepConfig(**{**config.__dict__, "laser": (Edit.parse("1:mlp_in:lowrank:0.1"),)}))
     assert again.evaluated == []  # ...and another spelling of it is the same sweep
     # the weights were restored after each edit: a plain sweep of step 0 gives the "none" rows
-    plain = run_sweep(SweepConfig(out=str(tmp_path / "plain"), model=str(tiny_steps_dir), steps="0", task="factual", n=3, device="cpu"))
+    plain = run_sweep(SweepConfig(out=str(tmp_path / "plain"), model=ModelSpec.parse(str(tiny_steps_dir)), steps="0", task="factual", n=3, device="cpu"))
     assert plain.evaluated == [0]
     base = pd.read_parquet(tmp_path / "plain" / "results.parquet")
     pd.testing.assert_series_equal(
         base["p_answer"], results.query("step == 0 and edit == 'none'")["p_answer"].reset_index(drop=True), rtol=1e-6
     )
     with pytest.raises(UsageError, match="layer 5 is out of range"):
-        run_sweep(SweepConfig(out=str(tmp_path / "bad"), model=str(tiny_steps_dir), steps="0", task="factual", n=3, laser=("5:mlp_in:0.1",), device="cpu"))
+        run_sweep(SweepConfig(out=str(tmp_path / "bad"), model=ModelSpec.parse(str(tiny_steps_dir)), steps="0", task="factual", n=3, laser=(Edit.parse("5:mlp_in:0.1"),), device="cpu"))
 
 
 # -- bad input: one line, exit 2 -------------------------------------------------------------------
@@ -202,7 +204,7 @@ def test_interp_tiny_writes_a_checkpoint_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert list(local_steps(tmp_path / "ckpts")) == [0, 1, 2, 4]
     first, second = (load_model(str(tmp_path / "ckpts"), s, device="cpu") for s in (0, 4))
-    assert first.hf_model.config.model_type == "gpt_neox"
-    w0, w4 = (m.hf_model.get_input_embeddings().weight for m in (first, second))
+    assert first.raw_model.config.model_type == "gpt_neox"
+    w0, w4 = (m.raw_model.get_input_embeddings().weight for m in (first, second))
     assert not w0.equal(w4)  # each step its own weights
     assert_one_line_error(runner.invoke(app, ["tiny", str(tmp_path / "x"), "--steps", "0,a"]), "--steps")

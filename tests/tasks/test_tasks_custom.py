@@ -67,8 +67,10 @@ def test_malformed_line_names_file_and_line(prompt_tokenizer, tmp_path, bad_line
 
 
 def test_missing_and_empty_files(prompt_tokenizer, tmp_path):
-    with pytest.raises(UsageError, match="not found"):
+    with pytest.raises(UsageError, match="does not exist"):
         build_task(f"prompts:{tmp_path / 'nope.jsonl'}", prompt_tokenizer)
+    with pytest.raises(UsageError, match="is a directory"):
+        build_task(f"prompts:{tmp_path}", prompt_tokenizer)
     with pytest.raises(UsageError, match="has no prompts"):
         build_task(f"prompts:{_write(tmp_path, [''])}", prompt_tokenizer)
     with pytest.raises(UsageError, match="needs a file name"):

@@ -35,14 +35,32 @@ def test_train_writes_a_run(run_dir):
     assert cfg["seed"] == 3 and cfg["model"]["d_model"] == 32 and cfg["optim"]["steps"] == 4
 
 
-@pytest.mark.parametrize("extra", [[], ["--drop-mlp", "1"], ["--laser", "1:mlp_in:0.25", "--noise", "0.5"]])
-def test_eval_prints_and_writes_eval_json(run_dir, extra):
+@pytest.mark.parametrize(
+    ("extra", "name"),
+    [
+        ([], "eval.json"),
+        (["--drop-mlp", "1"], "eval_1-mlp_out-zero.json"),
+        (["--laser", "1:mlp_in:0.25", "--noise", "0.5"], "eval_1-mlp_in-lowrank-0.25_noise0.5.json"),
+        (["--edit", "1:mlp_out:remove_top:2", "--step", "2"], "eval_step2_1-mlp_out-remove_top-2.json"),
+    ],
+)
+def test_eval_prints_and_writes_one_file_per_evaluation(run_dir, extra, name):
     result = CliRunner().invoke(app, ["toy", "eval", str(run_dir), "--n-sequences", "8", *extra])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(printed) == {"icl_acc", "p_noise", "p_correct"}
-    written = json.loads((run_dir / "eval.json").read_text())
+    written = json.loads((run_dir / name).read_text())
     assert {k: written[k] for k in printed} == printed
+    edited = any(a.startswith("--") and a not in ("--noise", "--step") for a in extra)
+    assert written["n_matrices_edited"] == (1 if edited else 0)
+
+
+def test_an_edited_eval_never_overwrites_the_unedited_one(run_dir):
+    for extra in ([], ["--drop-mlp", "1"]):
+        assert CliRunner().invoke(app, ["toy", "eval", str(run_dir), "--n-sequences", "8", *extra]).exit_code == 0
+    plain = json.loads((run_dir / "eval.json").read_text())
+    dropped = json.loads((run_dir / "eval_1-mlp_out-zero.json").read_text())
+    assert plain["edits"] == [] and dropped["edits"] == ["1:mlp_out:zero"]
 
 
 def test_eval_of_a_step_folder(run_dir):

@@ -8,7 +8,9 @@ import torch
 
 from interp.errors import UsageError
 from interp.toy.evaluate import TABLE_COLUMNS, evaluate, noisy_recall_table
-from interp.toy.interventions import drop_mlp
+from interp.edits.apply import apply_edits
+from interp.edits.spec import Edit
+from interp.models.loading import wrap_toy
 from interp.toy.model import ToyTransformer
 
 
@@ -23,7 +25,7 @@ def test_noisy_recall_table_columns_and_invariants(toy_model):
     assert table["p_answer"].between(0, 1).all() and table["p_the"].between(0, 1).all()
     # deterministic for a seed; the intervention context changes it
     assert table.equals(noisy_recall_table(model, cfg, n_sequences=12, seed=0))
-    with drop_mlp(model, 1):
+    with apply_edits(wrap_toy(model, cfg), [Edit(1, "mlp_out", "zero")]):
         dropped = noisy_recall_table(model, cfg, n_sequences=12, seed=0)
     assert not np.allclose(dropped["p_the"], table["p_the"])
 

@@ -1,0 +1,101 @@
+"""``interp eval`` and ``interp predict``; ``register(app)`` mounts them on the main app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from interp.errors import UsageError
+from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
+from interp.edits.cli import EditOpt, LaserOpt, edits_from_options
+
+
+def _format_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_format_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return str(value)
+
+
+def predict(
+    prompt: str = typer.Argument(..., help="the text to continue"),
+    model: str = ModelOpt,
+    checkpoint: Optional[str] = CheckpointOpt,
+    top_k: int = typer.Option(10, "--top-k", help="how many tokens to show"),
+    laser: Optional[list[str]] = LaserOpt,
+    edit: Optional[list[str]] = EditOpt,
+    device: str = DeviceOpt,
+) -> None:
+    """Show the model's top next tokens after PROMPT; with --laser/--edit, unedited and edited side by side."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from interp.models.loading import load_model
+    from interp.models.spec import ModelSpec
+    from interp.scoring.predict import top_tokens, top_tokens_edited
+
+    if top_k < 1:
+        raise UsageError(f"--top-k must be >= 1, got {top_k}")
+    spec = ModelSpec.parse(model, checkpoint)
+    edits = edits_from_options(laser, edit)
+    hooked = load_model(spec, device=device)
+    if hooked.tokenizer is None:
+        raise UsageError(f"{hooked.spec.display} is a toy model without a tokenizer; predict takes text models")
+    console = Console()
+    if not edits:
+        rows = top_tokens(hooked, prompt, top_k)
+        table = Table(title=f"{hooked.spec.display}: {prompt!r}")
+        for col in ("rank", "token", "id", "probability"):
+            table.add_column(col, justify="right" if col != "token" else "left")
+        for row in rows:
+            table.add_row(str(row.rank), repr(row.token), str(row.token_id), f"{row.probability:.4f}")
+        console.print(table)
+        return
+    before, after = top_tokens_edited(hooked, prompt, edits, top_k)
+    table = Table(title=f"{hooked.spec.display}: {prompt!r} · unedited vs edited {'+'.join(e.label for e in edits)}")
+    for col in ("rank", "unedited", "p", "edited", "p "):
+        table.add_column(col, justify="left" if col in ("unedited", "edited") else "right")
+    for b, a in zip(before, after):
+        table.add_row(str(b.rank), repr(b.token), f"{b.probability:.4f}", repr(a.token), f"{a.probability:.4f}")
+    console.print(table)
+
+
+def eval_command(
+    task: str = typer.Option(..., "--task", help="ioi, factual, or prompts:FILE (jsonl of {prompt, answer})"),
+    out: Path = typer.Option(..., "--out", help="output folder"),
+    model: str = ModelOpt,
+    checkpoint: Optional[str] = CheckpointOpt,
+    n: Optional[int] = typer.Option(None, "--n", help="number of prompts (default: the task's)"),
+    seed: int = typer.Option(0, "--seed"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    device: str = DeviceOpt,
+    laser: Optional[list[str]] = LaserOpt,
+    edit: Optional[list[str]] = EditOpt,
+    lm_text: Optional[Path] = typer.Option(None, "--lm-text", help="reference text for the edits' LM cost and mean ablations"),
+    lm_cost: bool = typer.Option(True, "--lm-cost/--no-lm-cost", help="with edits: also score the LM loss on the reference text (the slow part)"),
+) -> None:
+    """Evaluate a task: writes config.json, results.parquet, summary.json, p_the_vs_p_answer.png."""
+    from interp.laser.lm_cost import check_lm_text
+    from interp.models.spec import ModelSpec
+    from interp.scoring.run import EvalRun, run_eval
+
+    config = EvalRun(
+        out=str(out), model=ModelSpec.parse(model, checkpoint), task=task, n=n, seed=seed,
+        batch_size=batch_size, device=device, edits=edits_from_options(laser, edit),
+        lm_text=None if lm_text is None else str(check_lm_text(lm_text).resolve()), lm_cost=lm_cost,
+    )
+    summary = run_eval(config)
+    for key, value in summary.items():
+        typer.echo(f"{key}: {_format_value(value)}")
+    typer.echo(f"wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``predict`` and ``eval`` on the main ``interp`` app."""
+    app.command()(predict)
+    app.command("eval")(eval_command)

@@ -1,0 +1,86 @@
+"""Configs hold parsed values, serialise to JSON and load back on any machine (the paths need not exist)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from interp.edits.spec import Edit, parse_edits
+from interp.errors import UsageError
+from interp.io import to_jsonable
+from interp.laser.grid import LayerSpec
+from interp.laser.run import LaserSweep
+from interp.models.spec import ModelSpec
+from interp.scoring.run import EvalRun
+from interp.sweeps.checkpoint_sweep import SweepConfig
+
+
+def _round_trip(config):
+    text = json.dumps(to_jsonable(config))
+    return type(config).from_dict(json.loads(text))
+
+
+def test_eval_run_round_trip():
+    config = EvalRun(out="/elsewhere/out", model=ModelSpec.parse("gpt2"), task="ioi", n=7,
+                     edits=parse_edits(["3:mlp_in:0.1", "2:attn_o:zero", "1:mlp_out:remove_top:2"]), lm_cost=False)
+    assert _round_trip(config) == config
+    assert json.loads(json.dumps(to_jsonable(config)))["edits"] == ["3:mlp_in:lowrank:0.1", "2:attn_o:zero", "1:mlp_out:remove_top:2"]
+
+
+def test_a_saved_config_loads_where_its_folders_do_not_exist():
+    saved = {"out": "/nowhere/out", "model": {"source": "local", "name": "/nowhere/model", "step": 5},
+             "task": "factual", "edits": ["1:mlp_in:0.5"], "model_display": "ignored"}
+    config = EvalRun.from_dict(saved)
+    assert config.model == ModelSpec("local", "/nowhere/model", 5) and config.edits == (Edit(1, "mlp_in", "lowrank", 0.5),)
+
+
+def test_laser_sweep_round_trip():
+    config = LaserSweep(out="o", model=ModelSpec.parse("embedded:gemma-3-270m"), layers=LayerSpec.parse("last-third"),
+                        matrices=("mlp_in",), rhos=(0.5, 0.01), kinds=("lowrank", "remove_top"), n=10)
+    again = _round_trip(config)
+    assert again == config and again.layers.resolve(18) == tuple(range(12, 18))
+
+
+def test_sweep_config_round_trip():
+    config = SweepConfig(out="o", model=ModelSpec("hub", "EleutherAI/pythia-160m"), steps="log", task="factual",
+                         laser=(Edit.parse("5:mlp_in:0.05"), Edit.parse("5:mlp_in:0.5")))
+    assert _round_trip(config) == config
+
+
+def test_configs_refuse_unparsed_values():
+    with pytest.raises(UsageError, match="must be a ModelSpec"):
+        EvalRun(out="o", model="gpt2")
+    with pytest.raises(UsageError, match="parsed edits"):
+        SweepConfig(out="o", model=ModelSpec.parse("gpt2"), steps="all", task="factual", laser=("1:mlp_in:0.5",))
+    with pytest.raises(UsageError, match="LayerSpec"):
+        LaserSweep(out="o", layers="all")
+
+
+def test_layer_spec():
+    assert LayerSpec.parse("28:").resolve(30) == (28, 29)
+    assert LayerSpec.parse("-2:").resolve(30) == (28, 29)
+    assert LayerSpec.parse("1,3").resolve(4) == (1, 3)
+    with pytest.raises(UsageError, match="--layers must be"):
+        LayerSpec.parse("a:b")
+    with pytest.raises(UsageError, match="out of range"):
+        LayerSpec.parse("7").resolve(4)
+
+
+def test_model_spec_of_a_toy_run_and_its_step_folder(tmp_path):
+    from interp.toy.checkpoint import save_checkpoint, write_run_config
+    from interp.toy.configs import preset, with_overrides
+    from interp.toy.model import ToyTransformer
+
+    cfg = with_overrides(preset("chen", steps=2), {"model.d_model": 16, "model.d_mlp": 16, "model.n_ctx": 16, "data.seq_len": 16})
+    write_run_config(tmp_path / "run", cfg)
+    for step in (0, 2):
+        save_checkpoint(tmp_path / "run", step, ToyTransformer(cfg.model), cfg)
+    run = str((tmp_path / "run").resolve())
+    assert ModelSpec.parse(str(tmp_path / "run")) == ModelSpec("toy", run)
+    assert ModelSpec.parse(str(tmp_path / "run"), "2") == ModelSpec("toy", run, 2)
+    assert ModelSpec.parse(str(tmp_path / "run" / "step2")) == ModelSpec("toy", run, 2)
+    from interp.models.loading import load_model
+
+    model = load_model(str(tmp_path / "run"), device="cpu")
+    assert model.is_toy and model.spec.step == 2 and model.tokenizer is None and model.n_layers == 2
