@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("root", type=Path, help="folder holding one run folder per task (results/demo)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = []
     for summary_path in sorted(args.root.glob("*/summary.json")):
         config = json.loads((summary_path.parent / "config.json").read_text())

@@ -34,7 +34,8 @@ def rows(run: Path) -> pd.DataFrame:
     return out
 
 
-def main(paths: list[str]) -> None:
+def main(argv: list[str] | None = None) -> None:
+    paths = sys.argv[1:] if argv is None else argv
     if not paths:
         raise SystemExit("give run folders written by interp laser-sweep --controls")
     table = pd.concat([rows(Path(p)) for p in paths], ignore_index=True)

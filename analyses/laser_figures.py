@@ -29,7 +29,8 @@ def redraw(run: Path) -> None:
     before_after(before, after, run / "p_the_vs_p_answer_best.png", title=f"{title} · {len(before)} held-out prompts", after_label=best["edit"])
 
 
-def main(paths: list[str]) -> None:
+def main(argv: list[str] | None = None) -> None:
+    paths = sys.argv[1:] if argv is None else argv
     if not paths:
         raise SystemExit("give one or more run folders written by interp laser-sweep")
     for path in paths:

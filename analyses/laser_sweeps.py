@@ -7,12 +7,16 @@ Part 1 runs (lowrank only, every layer): ``smollm2-135m/{factual,ioi}``.
 Control runs (``--controls``: zero and random edits at every place, LM cost; the last third of
 the layers, to bound the cost of the extra edits and the LM-loss passes):
 ``{smollm2-135m,gemma-3-270m}/{factual,ioi}-controls``.
+
+``--model``, ``--n`` and ``--out`` run the same grids on another model, fewer prompts or into
+another folder (the smoke test uses a tiny random model); without them the runs are the committed ones.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
-import sys
+from pathlib import Path
 
 from interp.laser.cli import format_best
 from interp.laser.run import LaserSweep, run_laser_sweep
@@ -30,17 +34,25 @@ RUNS: dict[str, dict] = {
 }
 
 
-def main(names: list[str]) -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="*", help=f"runs to make (default: all): {', '.join(RUNS)}")
+    parser.add_argument("--model", default=None, help="run every grid on this model instead of the run's own")
+    parser.add_argument("--n", type=int, default=None, help="prompts per run (default: all of the task's)")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder holding the run folders (default: results/laser)")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.runs if name not in RUNS]
+    if unknown:
+        parser.error(f"unknown run(s) {', '.join(map(repr, unknown))}; choose from {', '.join(RUNS)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger().setLevel(logging.ERROR)
     logging.getLogger("interp").setLevel(logging.INFO)
-    for name in names or list(RUNS):
-        if name not in RUNS:
-            raise SystemExit(f"unknown run {name!r}; choose from {', '.join(RUNS)}")
-        config = LaserSweep(out=str(OUT / name), device="cpu", **RUNS[name])
+    overrides = {key: value for key, value in (("model", args.model), ("n", args.n)) if value is not None}
+    for name in args.runs or list(RUNS):
+        config = LaserSweep(out=str(args.out / name), device="cpu", **{**RUNS[name], **overrides})
         best = run_laser_sweep(config)
         print(f"== {name}\n{format_best(best)}", flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -39,11 +39,11 @@ def bigram_table(text: str) -> dict:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", type=Path, default=DEFAULT_INPUT)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not args.input.is_file():
         raise SystemExit(f"input text not found: {args.input}")
     table = bigram_table(args.input.read_text(encoding="utf-8"))

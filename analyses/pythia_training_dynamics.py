@@ -36,6 +36,7 @@ import logging
 import re
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -124,6 +125,12 @@ def describe(task: str, folder: Path, report: SweepReport) -> None:
         print(f"  warning: {message}")
 
 
+def fail(message: str) -> NoReturn:
+    """A user error as the ``interp`` CLI reports it: one line on stderr, exit code 2, no traceback."""
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_MODEL, help="a Pythia hub name or a local folder of step*/ models")
@@ -145,27 +152,32 @@ def main(argv: list[str] | None = None) -> None:
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
-        raise SystemExit(f"unknown task(s) {unknown}; choose from {', '.join(TASKS)}")
+        fail(f"unknown task(s) {unknown}; choose from {', '.join(TASKS)}")
     try:
         edits = laser_edits(args.laser, args.model)
     except UsageError as err:
-        raise SystemExit(err.message) from None
+        fail(str(err))
     out = args.out or REPO_ROOT / "results" / "checkpoint_sweep" / Path(args.model).name
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", {**vars(args), "out": str(out), "tasks": tasks, "laser_edits": list(edits)})
     factual_file = write_factual_prompts(out)
-    for task in tasks:
-        folder = out / task
-        config = SweepConfig(
-            out=str(folder), model=args.model, steps=args.steps,
-            task="ioi" if task == "ioi" else f"prompts:{factual_file}", laser=edits, n=args.n, seed=args.seed,
-            batch_size=args.batch_size, device=args.device, dtype=args.dtype, shard=args.shard, keep_cache=args.keep_cache,
-        )
+    try:  # every task's options are checked before the first sweep starts
+        configs = {
+            task: SweepConfig(
+                out=str(out / task), model=args.model, steps=args.steps,
+                task="ioi" if task == "ioi" else f"prompts:{factual_file}", laser=edits, n=args.n, seed=args.seed,
+                batch_size=args.batch_size, device=args.device, dtype=args.dtype, shard=args.shard, keep_cache=args.keep_cache,
+            )
+            for task in tasks
+        }
+    except UsageError as err:
+        fail(str(err))
+    for task, config in configs.items():
         try:
             report = run_sweep(config)
         except UsageError as err:
-            raise SystemExit(f"{task}: {err.message}") from None
-        describe(task, folder, report)
+            fail(f"{task}: {err}")
+        describe(task, Path(config.out), report)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def build_config(args: argparse.Namespace, n_layers: int):
     return with_overrides(preset("birth", "trigger-bigram", n_layers=n_layers, steps=args.steps, seed=args.seed), overrides)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results/toy/birth"))
     parser.add_argument("--steps", type=int, default=1000)
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads; 1 is fastest for these small models when the cores are shared")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args.out.mkdir(parents=True, exist_ok=True)

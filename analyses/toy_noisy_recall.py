@@ -55,7 +55,7 @@ def build_config(args: argparse.Namespace):
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results/toy/noisy_recall"))
     parser.add_argument("--keep-run", type=Path, default=None, help="keep the run (checkpoints) in this folder")
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads; 1 is fastest for these small models when the cores are shared")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
