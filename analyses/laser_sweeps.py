@@ -19,7 +19,9 @@ import logging
 from pathlib import Path
 
 from interp.laser.cli import format_best
+from interp.laser.grid import LayerSpec
 from interp.laser.run import LaserSweep, run_laser_sweep
+from interp.models.spec import ModelSpec
 from interp.paths import REPO_ROOT
 
 OUT = REPO_ROOT / "results" / "laser"
@@ -49,7 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("interp").setLevel(logging.INFO)
     overrides = {key: value for key, value in (("model", args.model), ("n", args.n)) if value is not None}
     for name in args.runs or list(RUNS):
-        config = LaserSweep(out=str(args.out / name), device="cpu", **{**RUNS[name], **overrides})
+        run = {**RUNS[name], **overrides}
+        model, layers = ModelSpec.parse(run.pop("model")), LayerSpec.parse(run.pop("layers"))
+        config = LaserSweep(out=str(args.out / name), device="cpu", model=model, layers=layers, **run)
         best = run_laser_sweep(config)
         print(f"== {name}\n{format_best(best)}", flush=True)
 

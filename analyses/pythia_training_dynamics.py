@@ -40,8 +40,10 @@ from typing import NoReturn
 
 import pandas as pd
 
+from interp.edits.spec import Edit
 from interp.errors import UsageError
 from interp.models.checkpoints import local_steps
+from interp.models.spec import ModelSpec
 from interp.paths import prompts_dir
 from interp.io import write_json
 from interp.sweeps.checkpoint_sweep import SweepConfig, SweepReport, run_sweep
@@ -74,13 +76,13 @@ def n_layers(model: str) -> int:
     return PYTHIA_LAYERS[match.group(1)]
 
 
-def laser_edits(spec: str, model: str) -> tuple[str, ...]:
+def laser_edits(spec: str, model: str) -> tuple[Edit, ...]:
     """``auto`` -> the last layer's MLP input at rho 0.05; ``none`` -> no edit; else comma-separated edits."""
     if spec == "none":
         return ()
     if spec == "auto":
-        return (f"{n_layers(model) - 1}:{DEFAULT_MATRIX}:{DEFAULT_RHO:g}",)
-    return tuple(part.strip() for part in spec.split(",") if part.strip())
+        return (Edit(n_layers(model) - 1, DEFAULT_MATRIX, "lowrank", DEFAULT_RHO),)
+    return tuple(Edit.parse(part) for part in spec.split(",") if part.strip())
 
 
 def write_factual_prompts(out: Path) -> Path:
@@ -159,12 +161,12 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(err))
     out = args.out or REPO_ROOT / "results" / "checkpoint_sweep" / Path(args.model).name
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", {**vars(args), "out": str(out), "tasks": tasks, "laser_edits": list(edits)})
+    write_json(out / "config.json", {**vars(args), "out": str(out), "tasks": tasks, "laser_edits": [e.label for e in edits]})
     factual_file = write_factual_prompts(out)
     try:  # every task's options are checked before the first sweep starts
         configs = {
             task: SweepConfig(
-                out=str(out / task), model=args.model, steps=args.steps,
+                out=str(out / task), model=ModelSpec.parse(args.model), steps=args.steps,
                 task="ioi" if task == "ioi" else f"prompts:{factual_file}", laser=edits, n=args.n, seed=args.seed,
                 batch_size=args.batch_size, device=args.device, dtype=args.dtype, shard=args.shard, keep_cache=args.keep_cache,
             )

@@ -28,14 +28,18 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
-from interp.toy.checkpoint import list_steps, load_checkpoint, step_dir  # noqa: E402
+from interp.edits.apply import apply_edits  # noqa: E402
+from interp.edits.spec import Edit  # noqa: E402
+from interp.edits.weights import resolve  # noqa: E402
+from interp.models.loading import load_model, wrap_toy  # noqa: E402
+from interp.toy.checkpoint import list_steps  # noqa: E402
 from interp.toy.configs import preset, with_overrides  # noqa: E402
 from interp.toy.evaluate import evaluate  # noqa: E402
 from interp.edits.lowrank import rank_for  # noqa: E402
-from interp.toy.interventions import MLP_MATRICES, drop_mlp, truncate_mlp  # noqa: E402
 from interp.toy.train import train  # noqa: E402
 
 LAYER2 = 1  # 0-based index of the papers' "layer 2"
+DROP_MLP2 = Edit(LAYER2, "mlp_out", "zero")  # removing the layer-2 MLP: the zero edit of its output matrix
 
 
 def build_config(args: argparse.Namespace):
@@ -83,27 +87,28 @@ def main(argv: list[str] | None = None) -> None:
         result = train(cfg, run_dir, device=args.device)
         train_s = time.perf_counter() - t0
         model = result.model
+        hooked = wrap_toy(model, cfg)
 
         def measure(**kw):
             return evaluate(model, cfg, n_sequences=args.test_sequences, seed=777, noise=0.0, device=args.device, **kw)
 
         full = measure()
-        with drop_mlp(model, LAYER2):
+        with apply_edits(hooked, [DROP_MLP2]):
             no_mlp2 = measure()
         truncations = []
         for matrix in ("mlp_in", "mlp_out"):
             for rho in (0.01, 0.05, 0.25):
-                weight = getattr(model.blocks[LAYER2].mlp, MLP_MATRICES[matrix])
-                with truncate_mlp(model, LAYER2, matrix, rho):
+                shape = resolve(hooked, LAYER2, matrix).shape
+                with apply_edits(hooked, [Edit(LAYER2, matrix, "lowrank", rho)]):
                     m = measure()
-                truncations.append({"matrix": matrix, "rho": rho, "rank": rank_for(rho, tuple(weight.shape)), **m})
+                truncations.append({"matrix": matrix, "rho": rho, "rank": rank_for(rho, shape), **m})
 
         rows = []
         for step in list_steps(run_dir):
-            ckpt, ckpt_cfg = load_checkpoint(step_dir(run_dir, step), device=args.device)
-            m = evaluate(ckpt, ckpt_cfg, n_sequences=256, seed=777, device=args.device)
-            with drop_mlp(ckpt, LAYER2):
-                d = evaluate(ckpt, ckpt_cfg, n_sequences=256, seed=777, device=args.device)
+            ckpt = load_model(str(run_dir), step, device=args.device)
+            m = evaluate(ckpt.bridge, ckpt.run_config, n_sequences=256, seed=777, device=args.device)
+            with apply_edits(ckpt, [DROP_MLP2]):
+                d = evaluate(ckpt.bridge, ckpt.run_config, n_sequences=256, seed=777, device=args.device)
             rows.append({"step": step, **{f"{k}_full": v for k, v in m.items()}, **{f"{k}_no_mlp2": v for k, v in d.items()}})
         checkpoints = pd.DataFrame(rows)
         shutil.copy(run_dir / "metrics.jsonl", args.out / "metrics.jsonl")

@@ -19,7 +19,7 @@ def test_runs_a_named_grid_on_another_model(load_script, tmp_path, tiny_model_di
 
     folder = tmp_path / RUN
     config = json.loads((folder / "config.json").read_text())
-    assert config["model"] == str(tiny_model_dirs["gpt2"]) and config["n"] == 8
+    assert config["model"]["name"] == str(tiny_model_dirs["gpt2"]) and config["n"] == 8
     assert config["controls"] is True and config["layers"] == script.RUNS[RUN]["layers"]
 
     summary = pd.read_parquet(folder / "summary.parquet")
