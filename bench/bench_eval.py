@@ -1,8 +1,10 @@
-"""Prompts per second: batched evaluation vs one prompt at a time, in one run, same prompts.
+"""Prompts per second, in one run: batched vs one prompt at a time, and single- vs multi-token answers.
 
     python bench/bench_eval.py [--model embedded:smollm2-135m] [--task factual] [--n 96] [--batch-size 32]
 
-Prints both throughputs and their ratio (target >= 3x), and checks both ways agree.
+Prints both throughputs and their ratio (target >= 3x), and checks both ways agree. Then, on the
+factual task, the batched throughput of the facts whose answer is one token against those whose
+answer is several (teacher-forced in the same single forward pass), as a ratio.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: no thrashing on a shared 2-core machine)")
     args = parser.parse_args()
 
+    torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
     model = load_model(args.model, device=args.device)
     prompts = build_task(args.task, model.tokenizer, n=args.n, seed=0)
@@ -53,6 +57,21 @@ def main() -> None:
     print(f"batched (size {args.batch_size:3d}):     {n / t_batched:8.1f} prompts/s  ({t_batched:.2f} s)")
     print(f"max |P(answer) batched - single|: {diff:.2e}")
     print(f"batched_vs_single: {t_single / t_batched:.2f}x")
+
+    facts = build_task("factual", model.tokenizer)
+    lengths = np.array([len(a) for a in facts.answer_sequences])
+    one, multi = facts.subset(np.flatnonzero(lengths == 1)), facts.subset(np.flatnonzero(lengths > 1))
+    if len(multi) == 0:
+        print("no multi-token factual answers for this tokenizer")
+        return
+    k = min(len(one), len(multi))  # the same number of prompts each way
+    one, multi = one.subset(range(k)), multi.subset(range(k))
+    t_one, _ = timed(lambda: evaluate(model, one, batch_size=args.batch_size, progress=False), args.repeats)
+    t_multi, _ = timed(lambda: evaluate(model, multi, batch_size=args.batch_size, progress=False), args.repeats)
+    mean_len = float(lengths[lengths > 1][:k].mean())
+    print(f"factual, {k} prompts each: single-token answers {k / t_one:8.1f} prompts/s, "
+          f"multi-token answers (mean {mean_len:.1f} tokens) {k / t_multi:8.1f} prompts/s")
+    print(f"multi_vs_single_token_throughput: {t_one / t_multi:.2f}x")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LayerSpec, parse_floats, parse_names
+from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, SELECT_BY, LayerSpec, parse_floats, parse_names
 from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
 
 def laser_sweep(
@@ -29,6 +29,7 @@ def laser_sweep(
     lm_text: Optional[Path] = typer.Option(None, "--lm-text", help="reference text for the LM cost (default: Tiny Shakespeare slice, else a packaged passage)"),
     lm_tokens: int = typer.Option(DEFAULT_LM_TOKENS, "--lm-tokens", help="tokens of reference text scored per config"),
     max_lm_loss_increase: Optional[float] = typer.Option(None, "--max-lm-loss-increase", help="only pick configs whose LM loss rises by at most X nats"),
+    select_by: str = typer.Option("log_ratio", "--select-by", help="choose the best config on: log_ratio (default), logp_answer_full or exact"),
     device: str = DeviceOpt,
 ) -> None:
     """Sweep LASER edits (layers x matrices x rhos): results, summary, heatmaps and the best held-out config."""
@@ -41,7 +42,7 @@ def laser_sweep(
         matrices=parse_names(matrices), rhos=parse_floats(rhos), select_frac=select_frac, n=n, seed=seed,
         batch_size=batch_size, compose=compose, kinds=parse_names(kinds, "--kinds"), controls=controls, lm_cost=lm_cost,
         lm_text=None if lm_text is None else str(check_lm_text(lm_text).resolve()), lm_tokens=lm_tokens,
-        max_lm_loss_increase=max_lm_loss_increase, device=device,
+        max_lm_loss_increase=max_lm_loss_increase, select_by=select_by, device=device,
     )
     best = run_laser_sweep(config)
     typer.echo(format_best(best))
@@ -53,7 +54,7 @@ def format_best(best: dict) -> str:
     held, sel = best["heldout"], best["select"]
     lines = [
         f"best (chosen on {best['n_select']} selection prompts): {best['edit']} (k={best['k']})",
-        f"gain in mean log P(answer)/P(the): selection {best['gain_select']:+.3f}, held-out {best['gain_heldout']:+.3f}",
+        f"gain in {SELECT_BY[best.get('select_by', 'log_ratio')]}: selection {best['gain_select']:+.3f}, held-out {best['gain_heldout']:+.3f}",
         best["headline"] + f" (n={held['n']})",
         f"held-out P(answer) change {held['change']['delta_p_answer']:+.4g}, P(the) change {held['change']['delta_p_the']:+.4g}"
         + (f", P(function words) change {held['change']['delta_p_function']:+.4g}" if "delta_p_function" in held["change"] else ""),

@@ -16,6 +16,13 @@ DEFAULT_MATRICES = ("mlp_in", "mlp_out")
 DEFAULT_LM_TOKENS = 4096  # reference-text tokens scored per config for the LM cost
 LM_CONTEXT = 128  # tokens per reference-text context
 
+#: what the best config can be chosen on (``--select-by``): a per-prompt column -> its description
+SELECT_BY = {
+    "log_ratio": "mean log P(answer)/P(the)",
+    "logp_answer_full": "mean teacher-forced log P(whole answer)",
+    "exact": "exact-match accuracy (the greedy continuation is the whole answer)",
+}
+
 
 @dataclass(frozen=True)
 class LayerSpec:

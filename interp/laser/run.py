@@ -30,7 +30,7 @@ from interp.errors import UsageError, check_positive
 from interp.scoring.evaluate import metric_columns
 from interp.scoring.forward import make_batches
 from interp.edits.spec import KINDS, MATRICES, Edit, check_rho
-from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LM_CONTEXT, Grid, LayerSpec
+from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LM_CONTEXT, SELECT_BY, Grid, LayerSpec
 from interp.edits.apply import sublayer
 from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, mean_outputs, reference_text
 from interp.edits.svd_cache import SVDCache
@@ -78,6 +78,7 @@ class LaserSweep:
     lm_text: str | None = None
     lm_tokens: int = DEFAULT_LM_TOKENS
     max_lm_loss_increase: float | None = None
+    select_by: str = "log_ratio"  # the per-prompt metric the best config is chosen on (see SELECT_BY)
     device: str = "auto"
     svd_cache_mb: int = 1024
 
@@ -108,6 +109,8 @@ class LaserSweep:
         check_positive(self.compose, "--compose")
         if self.lm_tokens < LM_CONTEXT:
             raise UsageError(f"--lm-tokens must be at least one context ({LM_CONTEXT} tokens), got {self.lm_tokens}")
+        if self.select_by not in SELECT_BY:
+            raise UsageError(f"--select-by must be one of {', '.join(SELECT_BY)}, got {self.select_by!r}")
         if self.max_lm_loss_increase is not None and not self.max_lm_loss_increase >= 0:
             raise UsageError(f"--max-lm-loss-increase must be >= 0 (nats), got {self.max_lm_loss_increase}")
         if self.svd_cache_mb < 0:
@@ -162,6 +165,7 @@ def best_record(
     split: Split,
     summary: pd.DataFrame,
     criterion: str,
+    metric: str = "log_ratio",
 ) -> dict[str, Any]:
     """best.json: the config, its gain on the selection split and on the held-out rest, and the controls."""
     edit = best.edits[0]
@@ -175,8 +179,8 @@ def best_record(
         "k": best.ranks.get(edit.label),
         "edit": edit.label,
         "criterion": criterion,
-        "gain_select": score(best, baseline, split.select),
-        "gain_heldout": score(best, baseline, split.heldout),
+        "gain_select": score(best, baseline, split.select, metric),
+        "gain_heldout": score(best, baseline, split.heldout, metric),
         "n_select": int(len(split.select)),
         "n_heldout": int(len(split.heldout)),
         "heldout": report["heldout"],
@@ -204,11 +208,12 @@ def greedy_compose(
     allowed,
     seed: int,
     progress: bool,
+    metric: str = "log_ratio",
 ) -> tuple[list[dict[str, Any]], pd.DataFrame, ConfigResult]:
     """Add, one at a time, the single edit at a new layer that most raises the selection score; stop at ``k_max`` or no gain."""
     current = first
-    steps = [{"step": 1, "edits": [e.label for e in current.edits], "gain_select": score(current, baseline, split.select),
-              "gain_heldout": score(current, baseline, split.heldout)}]
+    steps = [{"step": 1, "edits": [e.label for e in current.edits], "gain_select": score(current, baseline, split.select, metric),
+              "gain_heldout": score(current, baseline, split.heldout, metric)}]
     tried = []
     for step in range(2, k_max + 1):
         used = {e.layer for e in current.edits}
@@ -220,14 +225,14 @@ def greedy_compose(
         frame = summary_frame(results, baseline, split)
         frame.insert(0, "step", step)
         tried.append(frame)
-        best = best_config(results, baseline, split.select, allowed=allowed)
-        if best is None or score(best, baseline, split.select) <= score(current, baseline, split.select):
+        best = best_config(results, baseline, split.select, allowed=allowed, metric=metric)
+        if best is None or score(best, baseline, split.select, metric) <= score(current, baseline, split.select, metric):
             log.info("compose: no edit at a new layer raises the selection score further; stopping at %d", len(current.edits))
             break
         current = best
         steps.append({"step": step, "edits": [e.label for e in current.edits],
-                      "gain_select": score(current, baseline, split.select),
-                      "gain_heldout": score(current, baseline, split.heldout)})
+                      "gain_select": score(current, baseline, split.select, metric),
+                      "gain_heldout": score(current, baseline, split.heldout, metric)})
     tried_frame = pd.concat(tried, ignore_index=True) if tried else pd.DataFrame()
     return steps, tried_frame, current
 
@@ -247,7 +252,7 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
         log.info("%s: skipped %d (%s)", prompt_set.task, prompt_set.n_skipped, prompt_set.skipped)
     select, heldout = split_indices(len(prompt_set), config.select_frac, config.seed)
     split = Split(select, heldout)
-    batches = make_batches(model, prompt_set.prompts, config.batch_size)
+    batches = make_batches(model, prompt_set.prompts, config.batch_size, answers=prompt_set.answer_sequences)
     measures: list = [PromptMetrics(prompt_set, batches)]
     lm_source, means = None, None
     if config.measures_lm or "mean" in grid.kinds:
@@ -278,15 +283,17 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
             return float(r.values["lm_loss"]) - base_lm <= config.max_lm_loss_increase
         return True
 
-    criterion = "largest change in mean log P(answer)/P(the) on the selection split (lowrank edits only)"
+    metric = config.select_by
+    criterion = f"largest change in {SELECT_BY[metric]} on the selection split (lowrank edits only)"
     if config.max_lm_loss_increase is not None:
         criterion += f", LM-loss increase <= {config.max_lm_loss_increase} nats"
-    best = best_config(edited, baseline, split.select, allowed=allowed)
+    best = best_config(edited, baseline, split.select, allowed=allowed, metric=metric)
     if best is None:
         raise UsageError(
             f"no lowrank config satisfies --max-lm-loss-increase {config.max_lm_loss_increase}; raise it or widen the grid"
         )
-    record = best_record(best, baseline, split, summary, criterion)
+    record = best_record(best, baseline, split, summary, criterion, metric)
+    record["select_by"] = metric
 
     out = Path(config.out)
     names = list(metric_columns(prompt_set))
@@ -294,7 +301,7 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
     if config.compose > 1:
         candidates = [c for c in grid.configs() if c[0].kind == "lowrank"]
         steps, tried, composed = greedy_compose(
-            model, best, candidates, measures, baseline, split, config.compose, svd_cache, allowed, config.seed, progress
+            model, best, candidates, measures, baseline, split, config.compose, svd_cache, allowed, config.seed, progress, metric
         )
         record["compose"] = {
             "steps": steps,

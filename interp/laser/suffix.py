@@ -2,7 +2,8 @@
 
 An edit of layer l leaves the residual stream entering block l unchanged, so a sweep can
 compute that residual once per prompt batch and, for every edit of layer l, run only blocks
-l..n-1 and the unembedding of each prompt's last position.
+l..n-1 and the unembedding of the positions the metrics read (the prompt's last position, and
+one per further answer token).
 
 The bridge's ``forward(resid, start_at_layer=l)`` feeds ``resid`` in as ``inputs_embeds`` and
 swaps it in at block l, but still executes blocks 0..l-1 and discards their output.
@@ -20,7 +21,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.scoring.forward import Batch, last_position_only
+from interp.scoring.forward import Batch, read_positions_only
 from interp.models.loading import HookedModel
 
 
@@ -106,13 +107,20 @@ class ResidualCache:
 
 
 @torch.inference_mode()
+def suffix_read_logits(
+    model: HookedModel, batch: Batch, resid: Float[Tensor, "batch pos d_model"], layer: int
+) -> Float[Tensor, "batch n_read vocab"]:
+    """Logits at the batch's read positions (after the prompt, after each answer prefix), running only
+    blocks ``layer``.. from ``resid`` (the residual entering ``layer``)."""
+    with skip_blocks_below(model, layer), read_positions_only(model, batch.positions):
+        return model.bridge(resid, attention_mask=batch.attention_mask, start_at_layer=layer)
+
+
 def suffix_logits(
     model: HookedModel, batch: Batch, resid: Float[Tensor, "batch pos d_model"], layer: int
 ) -> Float[Tensor, "batch vocab"]:
     """Next-token logits after each prompt, running only blocks ``layer``.. from ``resid`` (the residual entering ``layer``)."""
-    with skip_blocks_below(model, layer), last_position_only(model, batch.last_index):
-        logits = model.bridge(resid, attention_mask=batch.attention_mask, start_at_layer=layer)
-    return logits[:, 0, :]
+    return suffix_read_logits(model, batch, resid, layer)[:, 0, :]
 
 
 @torch.inference_mode()

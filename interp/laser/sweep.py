@@ -30,11 +30,11 @@ from tqdm.auto import tqdm
 
 from interp.errors import UsageError
 from interp.scoring.evaluate import collect_metrics
-from interp.scoring.forward import Batch
+from interp.scoring.forward import Batch, with_answers
 from interp.edits.apply import MeanVectors, apply_edits
 from interp.edits.spec import edits_label
-from interp.laser.grid import Config
-from interp.laser.suffix import ResidualCache, suffix_logits
+from interp.laser.grid import SELECT_BY, Config
+from interp.laser.suffix import ResidualCache, suffix_read_logits
 from interp.edits.svd_cache import SVDCache
 from interp.models.loading import HookedModel
 from interp.scoring.summary import delta, summarize
@@ -68,14 +68,23 @@ class PromptMetrics:
     def __init__(self, prompt_set: PromptSet, batches: Sequence[Batch]) -> None:
         self.prompt_set = prompt_set
         self.batches = list(batches)
-        self.residuals = ResidualCache(self.batches)
+        self.residuals: ResidualCache | None = None
+
+    def _ready(self, model: HookedModel) -> ResidualCache:
+        """Batches holding multi-token answers carry them (teacher forcing) before any residual is cached."""
+        if self.residuals is None:
+            self.batches = with_answers(model, self.batches, self.prompt_set.answer_sequences)
+            self.residuals = ResidualCache(self.batches)
+        return self.residuals
 
     def advance(self, model: HookedModel, layer: int) -> None:
-        self.residuals.advance(model, layer)
+        self._ready(model).advance(model, layer)
 
     def measure(self, model: HookedModel, layer: int) -> dict[str, np.ndarray]:
-        def logits_fn(m: HookedModel, batch: Batch) -> Float[Tensor, "batch vocab"]:
-            return suffix_logits(m, batch, self.residuals.at(batch, layer), layer)
+        residuals = self._ready(model)
+
+        def logits_fn(m: HookedModel, batch: Batch) -> Float[Tensor, "batch n_read vocab"]:
+            return suffix_read_logits(m, batch, residuals.at(batch, layer), layer)
 
         return collect_metrics(model, self.prompt_set, self.batches, logits_fn)
 
@@ -178,9 +187,11 @@ class Split:
     heldout: np.ndarray
 
 
-def score(result: ConfigResult, baseline: ConfigResult, idx: np.ndarray) -> float:
-    """The selection criterion: change in mean log P(answer)/P(the) over the prompts ``idx``."""
-    return _mean(result.values["log_ratio"], idx) - _mean(baseline.values["log_ratio"], idx)
+def score(result: ConfigResult, baseline: ConfigResult, idx: np.ndarray, metric: str = "log_ratio") -> float:
+    """The selection criterion: change in the mean of ``metric`` (default log P(answer)/P(the)) over the prompts ``idx``."""
+    if metric not in SELECT_BY:
+        raise UsageError(f"--select-by must be one of {', '.join(SELECT_BY)}, got {metric!r}")
+    return _mean(result.values[metric], idx) - _mean(baseline.values[metric], idx)
 
 
 def best_config(
@@ -189,13 +200,14 @@ def best_config(
     idx: np.ndarray,
     *,
     allowed: Callable[[ConfigResult], bool] = lambda r: True,
+    metric: str = "log_ratio",
 ) -> ConfigResult | None:
     """The config with the largest :func:`score` on ``idx`` among the ``allowed`` edited ones (first wins ties)."""
     best, best_score = None, -math.inf
     for r in results:
         if not r.edits or not allowed(r):
             continue
-        s = score(r, baseline, idx)
+        s = score(r, baseline, idx, metric)
         if s > best_score:
             best, best_score = r, s
     return best

@@ -9,6 +9,12 @@ from jaxtyping import Int
 from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
+from interp.errors import UsageError
+
+#: the longest answer (in tokens) that is scored: teacher forcing reads one position per token,
+#: so the bound keeps a batch's unembedding small; longer "answers" are generations (see GSM8K)
+MAX_ANSWER_TOKENS = 32
+
 
 @dataclass(frozen=True)
 class PromptTokenizer:
@@ -38,6 +44,21 @@ class PromptTokenizer:
         ids = self.tokenizer.encode(text, add_special_tokens=False)
         if self.prepend_bos and self.bos_token_id is not None:
             ids = [int(self.bos_token_id)] + ids
+        return ids
+
+    def encode_answer(self, text: str, *, where: str = "answer") -> list[int]:
+        """The token ids of a continuation such as " Buenos Aires" (no BOS): 1 to MAX_ANSWER_TOKENS of them.
+
+        UsageError (naming ``where``) for an answer that tokenizes to nothing or to more tokens
+        than the bound, which keeps a batch's teacher-forced positions small.
+        """
+        ids = [int(i) for i in self.tokenizer.encode(text, add_special_tokens=False)]
+        if not ids:
+            raise UsageError(f"{where}: {text!r} tokenizes to zero tokens; give a non-empty continuation such as \" Spain\"")
+        if len(ids) > MAX_ANSWER_TOKENS:
+            raise UsageError(
+                f"{where}: {text[:40]!r} is {len(ids)} tokens; answers are scored up to {MAX_ANSWER_TOKENS} tokens, shorten it"
+            )
         return ids
 
     def single_token_id(self, text: str) -> int | None:

@@ -14,15 +14,16 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from interp.errors import UsageError
-from interp.scoring.forward import Batch, last_logits, make_batches
-from interp.scoring.metrics import FUNCTION_COLUMNS, IOI_COLUMNS, METRIC_COLUMNS, THE, next_token_metrics
+from interp.scoring.forward import Batch, make_batches, read_logits, with_answers
+from interp.scoring.metrics import FUNCTION_COLUMNS, IOI_COLUMNS, METRIC_COLUMNS, THE, answer_metrics, next_token_metrics
 from interp.models.loading import HookedModel
 from interp.paths import prompts_dir
 from interp.tasks.base import PromptSet
 
 log = logging.getLogger(__name__)
 
-LogitsFn = Callable[[HookedModel, Batch], Float[Tensor, "batch vocab"]]
+#: logits at a batch's read positions (:func:`interp.scoring.forward.read_logits` or a LASER suffix pass)
+LogitsFn = Callable[[HookedModel, Batch], Float[Tensor, "batch n_read vocab"]]
 
 
 def the_token_id(model: HookedModel) -> int:
@@ -62,18 +63,25 @@ def function_word_ids(model: HookedModel) -> tuple[int, ...]:
 def batch_metrics(
     prompt_set: PromptSet,
     batch: Batch,
-    logits: Float[Tensor, "batch vocab"],
+    logits: Float[Tensor, "batch n_read vocab"],
     the_id: int,
     function_ids: tuple[int, ...] | None = None,
 ) -> dict[str, Tensor]:
-    """Metrics for the prompts of one batch (rows in the batch's order); ``p_function`` when ``function_ids`` given."""
+    """Metrics for the prompts of one batch (rows in the batch's order); ``p_function`` when ``function_ids`` given.
+
+    ``logits[:, 0]`` is the distribution after the prompt (the next-token metrics); the rest are
+    the answer positions of multi-token answers (:func:`~interp.scoring.metrics.answer_metrics`).
+    """
     idx = list(batch.indices)
     answer_ids = torch.tensor([prompt_set.answer_ids[i] for i in idx], device=logits.device)
     s_ids = None
     if "s_id" in prompt_set.columns:
         s_ids = torch.tensor([prompt_set.columns["s_id"][i] for i in idx], device=logits.device)
     fn_ids = None if function_ids is None else torch.tensor(function_ids, dtype=torch.long, device=logits.device)
-    return next_token_metrics(logits, answer_ids, the_id, s_ids, function_ids=fn_ids)
+    values = next_token_metrics(logits[:, 0], answer_ids, the_id, s_ids, function_ids=fn_ids)
+    targets = answer_ids[:, None] if batch.targets is None else batch.targets
+    values.update(answer_metrics(logits[:, : targets.shape[1]], targets))
+    return values
 
 
 def metric_columns(prompt_set: PromptSet) -> tuple[str, ...]:
@@ -84,12 +92,17 @@ def collect_metrics(
     model: HookedModel,
     prompt_set: PromptSet,
     batches: list[Batch],
-    logits_fn: LogitsFn = last_logits,
+    logits_fn: LogitsFn = read_logits,
     *,
     progress: bool = False,
     desc: str = "eval",
 ) -> dict[str, np.ndarray]:
-    """Run ``logits_fn`` over ``batches`` and gather each metric in the prompt set's order."""
+    """Run ``logits_fn`` over ``batches`` and gather each metric in the prompt set's order.
+
+    Batches holding a multi-token answer but made without answers are rebuilt with them first
+    (:func:`~interp.scoring.forward.with_answers`).
+    """
+    batches = with_answers(model, batches, prompt_set.answer_sequences)
     the_id = the_token_id(model)
     function_ids = function_word_ids(model)
     n = len(prompt_set)
@@ -122,9 +135,39 @@ def evaluate(
     *,
     batch_size: int = 32,
     progress: bool = True,
-    logits_fn: LogitsFn = last_logits,
+    logits_fn: LogitsFn = read_logits,
 ) -> pd.DataFrame:
-    """Evaluate every prompt of ``prompt_set`` on ``model`` (batched); one row per prompt."""
-    batches = make_batches(model, prompt_set.prompts, batch_size)
+    """Evaluate every prompt of ``prompt_set`` on ``model`` (batched); one row per prompt.
+
+    With distractors (a ``prompts:FILE`` with ``"distractors"``), also ``p_distractors`` (each
+    distractor's first-token probability) and ``logp_distractors_full`` (its teacher-forced
+    log-probability), one list per prompt.
+    """
+    batches = make_batches(model, prompt_set.prompts, batch_size, answers=prompt_set.answer_sequences)
     metrics = collect_metrics(model, prompt_set, batches, logits_fn, progress=progress, desc=prompt_set.task)
-    return results_frame(prompt_set, metrics)
+    frame = results_frame(prompt_set, metrics)
+    if any(prompt_set.distractor_sequences):
+        frame["p_distractors"], frame["logp_distractors_full"] = distractor_metrics(model, prompt_set, batch_size=batch_size)
+    return frame
+
+
+@torch.inference_mode()
+def distractor_metrics(model: HookedModel, prompt_set: PromptSet, *, batch_size: int = 32) -> tuple[list[list[float]], list[list[float]]]:
+    """Per prompt, each distractor's first-token probability and full teacher-forced log-probability."""
+    pairs = [(i, d) for i, ds in enumerate(prompt_set.distractor_sequences) for d in ds]
+    p_first: list[list[float]] = [[] for _ in prompt_set.prompts]
+    logp_full: list[list[float]] = [[] for _ in prompt_set.prompts]
+    if not pairs:
+        return p_first, logp_full
+    batches = make_batches(model, [prompt_set.prompts[i] for i, _ in pairs], batch_size, answers=[d for _, d in pairs])
+    first = np.empty(len(pairs))
+    full = np.empty(len(pairs))
+    for batch in batches:
+        logits = read_logits(model, batch).float()
+        full[list(batch.indices)] = answer_metrics(logits, batch.targets)["logp_answer_full"].cpu().numpy()
+        first_lp = logits[:, 0].log_softmax(-1).gather(-1, batch.targets[:, :1]).squeeze(-1)
+        first[list(batch.indices)] = first_lp.exp().cpu().numpy()
+    for k, (i, _) in enumerate(pairs):  # pairs are in prompt order, so each list keeps the file's order
+        p_first[i].append(float(first[k]))
+        logp_full[i].append(float(full[k]))
+    return p_first, logp_full

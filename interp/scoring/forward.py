@@ -1,9 +1,12 @@
-"""Batched forward passes that return only what next-token metrics need.
+"""Batched forward passes that unembed only the positions the metrics read.
 
 Prompts are grouped into batches of similar length (less padding), right-padded with an
-attention mask, and only the last real position of each prompt is unembedded: a hook on
-``unembed.hook_in`` keeps that one position, so the vocabulary projection costs one row per
-prompt instead of one per token.
+attention mask. A prompt whose answer is several tokens long is fed together with its answer
+(teacher forcing: the answer's tokens but its last are appended), so one forward pass gives the
+next-token distribution after the prompt and after each answer prefix. A hook on
+``unembed.hook_in`` keeps only those *read positions* (the prompt's last position, then one per
+further answer token), so the vocabulary projection costs a row per read position instead of
+one per token.
 """
 
 from __future__ import annotations
@@ -16,54 +19,143 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
+from interp.errors import UsageError
 from interp.models.loading import HookedModel
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Right-padded token ids of some prompts, and where each prompt's last token sits."""
+    """Right-padded token ids of some prompts (with their answers' prefixes), and where to read.
+
+    ``read_index[b, j]`` is the position whose next-token distribution predicts answer token j of
+    row b (``read_index[:, 0] == last_index``, the prompt's last token); ``targets[b, j]`` is that
+    answer token, -1 past the row's answer. Without answers (``targets`` None) only the prompt's
+    last position is read.
+    """
 
     indices: tuple[int, ...]  # positions of these prompts in the caller's list
     input_ids: Int[Tensor, "batch pos"]
     attention_mask: Int[Tensor, "batch pos"]
     last_index: Int[Tensor, " batch"]
+    read_index: Int[Tensor, "batch n_read"] | None = None
+    targets: Int[Tensor, "batch n_read"] | None = None
 
-    def to(self, device: torch.device) -> "Batch":
-        return Batch(self.indices, self.input_ids.to(device), self.attention_mask.to(device), self.last_index.to(device))
+    def to(self, device: torch.device) -> Batch:
+        move = [None if t is None else t.to(device) for t in (self.read_index, self.targets)]
+        return Batch(self.indices, self.input_ids.to(device), self.attention_mask.to(device), self.last_index.to(device), *move)
 
     def __len__(self) -> int:
         return len(self.indices)
 
+    @property
+    def positions(self) -> Int[Tensor, "batch n_read"]:
+        """The read positions (the last prompt position alone when the batch carries no answers)."""
+        return self.last_index[:, None] if self.read_index is None else self.read_index
 
-def make_batches(model: HookedModel, prompts: Sequence[str], batch_size: int = 32) -> list[Batch]:
-    """Tokenize with the model's BOS policy; batch prompts of similar length together."""
+
+def _n_ctx(model: HookedModel) -> int | None:
+    n_ctx = getattr(model.bridge.cfg, "n_ctx", None)
+    return int(n_ctx) if n_ctx else None
+
+
+def _build(model: HookedModel, indices: Sequence[int], prompts: Sequence[list[int]], answers: Sequence[list[int]] | None) -> Batch:
+    """One batch of ``prompts`` (token ids) and, when given, their answers' token ids."""
+    rows = [p if answers is None else p + a[:-1] for p, a in zip(prompts, answers or [[]] * len(prompts))]
+    input_ids, mask, _ = model.tokenizer.pad_batch(rows)
+    last = torch.tensor([len(p) - 1 for p in prompts], dtype=torch.long)
+    if answers is None:
+        return Batch(tuple(indices), input_ids, mask, last)
+    width = max(len(a) for a in answers)
+    read = last[:, None] + torch.arange(width)[None, :]
+    targets = torch.full((len(rows), width), -1, dtype=torch.long)
+    for row, answer in enumerate(answers):
+        targets[row, : len(answer)] = torch.tensor(answer, dtype=torch.long)
+    read = torch.where(targets >= 0, read, last[:, None])  # padding reads repeat the last prompt position
+    return Batch(tuple(indices), input_ids, mask, last, read, targets)
+
+
+def make_batches(
+    model: HookedModel,
+    prompts: Sequence[str],
+    batch_size: int = 32,
+    *,
+    answers: Sequence[Sequence[int]] | None = None,
+) -> list[Batch]:
+    """Tokenize with the model's BOS policy; batch prompts of similar length together.
+
+    With ``answers`` (token ids per prompt, at least one each) every prompt is fed with its
+    answer's prefix and the batch reads one position per answer token (see :class:`Batch`).
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     encoded = [model.tokenizer.encode_prompt(p) for p in prompts]
-    order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i]), i))
+    if answers is not None:
+        answers = [list(a) for a in answers]
+        if len(answers) != len(encoded) or any(not a for a in answers):
+            raise ValueError("make_batches needs one non-empty answer per prompt")
+    lengths = [len(e) + (0 if answers is None else len(answers[i]) - 1) for i, e in enumerate(encoded)]
+    n_ctx = _n_ctx(model)
+    if n_ctx is not None:
+        too_long = [i for i, n in enumerate(lengths) if n > n_ctx]
+        if too_long:
+            i = too_long[0]
+            raise UsageError(
+                f"{len(too_long)} prompt(s) with their answers are longer than {model.spec.display}'s context of {n_ctx} "
+                f"tokens (the first: {lengths[i]} tokens, {str(prompts[i])[:60]!r}...); shorten them"
+            )
+    order = sorted(range(len(encoded)), key=lambda i: (lengths[i], i))
     batches = []
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        input_ids, mask, last = model.tokenizer.pad_batch([encoded[i] for i in idx])
-        batches.append(Batch(tuple(idx), input_ids, mask, last).to(model.device))
+        picked = None if answers is None else [answers[i] for i in idx]
+        batches.append(_build(model, idx, [encoded[i] for i in idx], picked).to(model.device))
     return batches
+
+
+def with_answers(model: HookedModel, batches: Sequence[Batch], answers: Sequence[Sequence[int]]) -> list[Batch]:
+    """``batches`` rebuilt (same prompts, same grouping) to carry ``answers``, for those holding a multi-token answer.
+
+    Batches whose answers are all one token are returned as they are: their last prompt position
+    is all the metrics read, so single-token prompts cost (and compute) exactly what they did.
+    """
+    out = []
+    for batch in batches:
+        picked = [list(answers[i]) for i in batch.indices]
+        if batch.targets is not None or all(len(a) == 1 for a in picked):
+            out.append(batch)
+            continue
+        lengths = (batch.last_index + 1).tolist()
+        prompts = [batch.input_ids[row, :n].tolist() for row, n in enumerate(lengths)]
+        out.append(_build(model, batch.indices, prompts, picked).to(model.device))
+    return out
+
+
+@contextmanager
+def read_positions_only(model: HookedModel, positions: Int[Tensor, "batch n_read"]) -> Iterator[None]:
+    """Within the block, the unembedding sees only the residual at ``positions`` (per row)."""
+    rows = torch.arange(positions.shape[0], device=positions.device)[:, None]
+
+    def keep(resid: Float[Tensor, "batch pos d_model"], hook) -> Float[Tensor, "batch n_read d_model"]:
+        return resid[rows, positions]
+
+    with model.bridge.hooks(fwd_hooks=[("unembed.hook_in", keep)]):
+        yield
 
 
 @contextmanager
 def last_position_only(model: HookedModel, last_index: Int[Tensor, " batch"]) -> Iterator[None]:
     """Within the block, the unembedding sees only each prompt's last real position."""
-    rows = torch.arange(last_index.shape[0], device=last_index.device)
-
-    def keep_last(resid: Float[Tensor, "batch pos d_model"], hook) -> Float[Tensor, "batch 1 d_model"]:
-        return resid[rows, last_index][:, None, :]
-
-    with model.bridge.hooks(fwd_hooks=[("unembed.hook_in", keep_last)]):
+    with read_positions_only(model, last_index[:, None]):
         yield
 
 
 @torch.inference_mode()
+def read_logits(model: HookedModel, batch: Batch) -> Float[Tensor, "batch n_read vocab"]:
+    """Logits at the batch's read positions (a full forward pass): after the prompt, then after each answer prefix."""
+    with read_positions_only(model, batch.positions):
+        return model.bridge(batch.input_ids, attention_mask=batch.attention_mask)
+
+
 def last_logits(model: HookedModel, batch: Batch) -> Float[Tensor, "batch vocab"]:
     """Next-token logits after each prompt of ``batch`` (a full forward pass)."""
-    with last_position_only(model, batch.last_index):
-        logits = model.bridge(batch.input_ids, attention_mask=batch.attention_mask)
-    return logits[:, 0, :]
+    return read_logits(model, batch)[:, 0, :]

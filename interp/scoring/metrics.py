@@ -1,7 +1,10 @@
-"""Next-token metrics from last-position logits, one value per prompt.
+"""Per-prompt metrics from logits, one value per prompt.
 
-All functions take logits ``[n, vocab]`` (the next-token distribution after each prompt)
-and return float/int/bool tensors ``[n]``. Probabilities come from a float32 softmax.
+Next-token metrics take logits ``[n, vocab]`` (the distribution after each prompt) and are about
+the answer's *first* token, so they compare with P(" the"), also a next-token probability.
+:func:`answer_metrics` takes the logits at every answer position ``[n, n_read, vocab]`` (teacher
+forcing) and scores the whole answer. All return float/int/bool tensors ``[n]``; probabilities
+come from a float32 softmax. ``docs/metrics.md`` says which column is which.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from torch import Tensor
 THE = " the"
 
 #: Columns every task reports, in order; evaluation adds FUNCTION_COLUMNS, IOI adds IOI_COLUMNS.
-METRIC_COLUMNS = ("p_answer", "p_the", "log_ratio", "rank", "top1")
+METRIC_COLUMNS = ("p_answer", "p_the", "log_ratio", "rank", "top1", "logp_answer_full", "n_answer_tokens", "exact")
 IOI_COLUMNS = ("p_s", "logit_diff")
 #: Summed probability of a small set of function words (" the", " a", " his", ...; see prompts/function_words.json).
 FUNCTION_COLUMNS = ("p_function",)
@@ -71,3 +74,25 @@ def next_token_metrics(
         out["p_s"] = answer_logprob(logprobs, s_ids).exp()
         out["logit_diff"] = logits.gather(-1, answer_ids[:, None]).squeeze(-1) - logits.gather(-1, s_ids[:, None]).squeeze(-1)
     return out
+
+
+def answer_metrics(
+    logits: Float[Tensor, "n n_read vocab"], targets: Int[Tensor, "n n_read"]
+) -> dict[str, Tensor]:
+    """Teacher-forced metrics of whole answers: ``targets[i, j]`` is answer token j of prompt i (-1 past its end).
+
+    ``logp_answer_full``: sum over the answer's tokens of log P(token | prompt, earlier answer tokens);
+    ``n_answer_tokens``; ``exact``: every answer token is the argmax at its position (greedy decoding
+    reproduces the answer).
+    """
+    logits = logits.float()
+    targets = targets.to(logits.device)
+    valid = targets >= 0
+    safe = targets.clamp(min=0)
+    logprobs = logits.log_softmax(dim=-1).gather(-1, safe[..., None]).squeeze(-1)
+    hit = logits.argmax(dim=-1) == safe
+    return {
+        "logp_answer_full": torch.where(valid, logprobs, torch.zeros_like(logprobs)).sum(dim=-1),
+        "n_answer_tokens": valid.sum(dim=-1),
+        "exact": (hit | ~valid).all(dim=-1),
+    }

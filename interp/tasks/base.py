@@ -1,8 +1,8 @@
 """The prompt set every task builds, and the small helpers the task modules share.
 
-A :class:`PromptSet` holds one row per prompt (text, answer, answer token id, distractor
+A :class:`PromptSet` holds one row per prompt (text, answer, the answer's token ids, distractor
 ids, extra columns such as IOI positions) plus a report of what was dropped while building
-it (names, facts or lines whose answer is not one token for the model's tokenizer).
+it (IOI names that are not one token, counted by reason). Answers of any length are kept.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ class PromptSet:
     """Prompts for one task, aligned row by row.
 
     ``prompts`` are the texts fed to the model without BOS (the tokenizer's policy adds
-    it); ``answers`` are the expected continuations (" Spain", leading space included) and
-    ``answer_ids`` their single-token ids. ``distractor_ids`` are, per prompt, further ids
-    to report (IOI: the subject's id; a user file: its "distractors"). ``n_skipped`` counts
-    the prompts, facts or names dropped while building the set; ``skipped`` says why, and
-    may also carry counts that dropped no prompt (``multi_token_distractor``). ``columns``
-    holds extra per-prompt values, each a tuple as long as ``prompts``.
+    it); ``answers`` are the expected continuations (" Spain", leading space included),
+    ``answer_ids`` their *first* token ids and ``answer_tokens`` all their token ids (empty:
+    every answer is the one token of ``answer_ids``). ``distractor_ids`` are, per prompt,
+    the first token ids of further continuations to report (IOI: the subject's id; a user
+    file: its "distractors"), ``distractor_tokens`` their full token ids (empty: one token
+    each). ``n_skipped`` counts the prompts or names dropped while building the set;
+    ``skipped`` says why. ``columns`` holds extra per-prompt values, each a tuple as long as
+    ``prompts``.
     """
 
     task: str
@@ -40,6 +42,8 @@ class PromptSet:
     n_skipped: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     columns: dict[str, tuple] = field(default_factory=dict)
+    answer_tokens: tuple[tuple[int, ...], ...] = ()
+    distractor_tokens: tuple[tuple[tuple[int, ...], ...], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.task:
@@ -51,11 +55,26 @@ class PromptSet:
         for name, values in self.columns.items():
             if len(values) != n:
                 raise ValueError(f"PromptSet column {name!r} has {len(values)} entries, prompts has {n}")
+        for name in ("answer_tokens", "distractor_tokens"):
+            if getattr(self, name) and len(getattr(self, name)) != n:
+                raise ValueError(f"PromptSet.{name} has {len(getattr(self, name))} entries, prompts has {n}")
+        if self.answer_tokens and any(not a or a[0] != first for a, first in zip(self.answer_tokens, self.answer_ids)):
+            raise ValueError("PromptSet.answer_tokens must be non-empty and start with answer_ids")
         if self.n_skipped < 0 or any(v < 0 for v in self.skipped.values()):
             raise ValueError(f"skip counts must be >= 0, got n_skipped={self.n_skipped}, skipped={self.skipped}")
 
     def __len__(self) -> int:
         return len(self.prompts)
+
+    @property
+    def answer_sequences(self) -> tuple[tuple[int, ...], ...]:
+        """Every answer's token ids (one token each when ``answer_tokens`` is empty)."""
+        return self.answer_tokens or tuple((a,) for a in self.answer_ids)
+
+    @property
+    def distractor_sequences(self) -> tuple[tuple[tuple[int, ...], ...], ...]:
+        """Every prompt's distractors as token-id sequences."""
+        return self.distractor_tokens or tuple(tuple((d,) for d in ds) for ds in self.distractor_ids)
 
     def subset(self, indices: Sequence[int]) -> PromptSet:
         """The rows at ``indices`` (in that order); the skip report is kept as is."""
@@ -76,6 +95,8 @@ class PromptSet:
             n_skipped=self.n_skipped,
             skipped=dict(self.skipped),
             columns={name: pick(values) for name, values in self.columns.items()},
+            answer_tokens=pick(self.answer_tokens) if self.answer_tokens else (),
+            distractor_tokens=pick(self.distractor_tokens) if self.distractor_tokens else (),
         )
 
 

@@ -4,9 +4,9 @@
 
 ``answer`` is the exact continuation (leading space included); ``distractors`` is optional.
 Blank lines are ignored. A malformed line is a UsageError naming the file and its 1-based
-line number. An answer that is not one token is skipped and counted
-(``skipped["multi_token_answer"]``); a multi-token distractor is left out of that prompt's
-list and counted (``skipped["multi_token_distractor"]``), which drops no prompt.
+line number. Every line is kept: answers and distractors of any length (up to
+``MAX_ANSWER_TOKENS``) are scored token by token. Answers that do not start with a space (or
+prompts that end in one) get one warning line: usually the space belongs in the answer.
 
 A relative FILE is read from the working directory, or else from ``prompts/`` (so
 ``prompts:examples/capitals.jsonl`` finds the shipped example).
@@ -53,8 +53,8 @@ def build_custom(file: str, tokenizer: PromptTokenizer, *, n: int | None = None,
     if not lines:
         raise UsageError(f"{path} has no prompts; give one {{\"prompt\", \"answer\"}} object per line")
 
-    kept: list[tuple[int, str, str, int, tuple[int, ...]]] = []
-    n_multi_answer = n_multi_distractor = 0
+    kept: list[tuple[int, str, str, tuple[int, ...], tuple[tuple[int, ...], ...]]] = []
+    no_space: list[int] = []
     for line_no, obj in lines:
         unknown = sorted(set(obj) - set(KEYS))
         if unknown:
@@ -62,30 +62,28 @@ def build_custom(file: str, tokenizer: PromptTokenizer, *, n: int | None = None,
         prompt = require_string(path, line_no, obj, "prompt")
         answer = require_string(path, line_no, obj, "answer")
         check_prompt_answer(path, line_no, prompt, answer)
-        distractors = _distractors(path, line_no, obj)
-        answer_id = tokenizer.single_token_id(answer)
-        if answer_id is None:
-            n_multi_answer += 1
-            continue
-        ids = [tokenizer.single_token_id(d) for d in distractors]
-        n_multi_distractor += sum(i is None for i in ids)
-        kept.append((line_no, prompt, answer, answer_id, tuple(i for i in ids if i is not None)))
-
-    if n_multi_answer or n_multi_distractor:
-        log.info(
-            "%s: skipped %d prompts with a multi-token answer and %d multi-token distractors",
-            path, n_multi_answer, n_multi_distractor,
+        if not answer[0].isspace():
+            no_space.append(line_no)
+        answer_tokens = tuple(tokenizer.encode_answer(answer, where=f"{path}:{line_no}"))
+        distractors = tuple(
+            tuple(tokenizer.encode_answer(d, where=f"{path}:{line_no}: distractor")) for d in _distractors(path, line_no, obj)
         )
-    if not kept:
-        raise UsageError(f"no answer in {path} is a single token for this tokenizer ({n_multi_answer} skipped)")
+        kept.append((line_no, prompt, answer, answer_tokens, distractors))
+    if no_space:
+        log.warning(
+            "%s: %d answer(s) do not start with a space (first on line %d); the answer is the exact continuation, "
+            "usually \" Spain\" rather than \"Spain\"", path, len(no_space), no_space[0],
+        )
+    if n is not None and n > len(kept):
+        log.info("%s: %d prompts asked for, the file has %d; using all of them", path, n, len(kept))
     rows = [kept[i] for i in sample_rows(len(kept), n, seed)]
     return PromptSet(
         task=PREFIX + file,
         prompts=tuple(r[1] for r in rows),
         answers=tuple(r[2] for r in rows),
-        answer_ids=tuple(r[3] for r in rows),
-        distractor_ids=tuple(r[4] for r in rows),
-        n_skipped=n_multi_answer,
-        skipped={"multi_token_answer": n_multi_answer, "multi_token_distractor": n_multi_distractor},
+        answer_ids=tuple(r[3][0] for r in rows),
+        distractor_ids=tuple(tuple(d[0] for d in r[4]) for r in rows),
         columns={"line": tuple(r[0] for r in rows)},
+        answer_tokens=tuple(r[3] for r in rows),
+        distractor_tokens=tuple(r[4] for r in rows),
     )

@@ -1,8 +1,8 @@
 """Factual recall: curated facts from ``prompts/factual/facts.jsonl``.
 
 Each line is ``{"relation", "subject", "prompt", "answer"}``, e.g. ``located_in`` /
-"Madrid" / "Madrid is located in" / " Spain". Facts whose answer is not exactly one token
-for the tokenizer are skipped and counted in ``skipped["multi_token_answer"]``. The
+"Madrid" / "Madrid is located in" / " Spain". Every fact is kept whatever its answer's length
+(" Buenos Aires" is scored token by token, see :mod:`interp.scoring.metrics`). The
 ``located_in`` relation is the case where " the" competes with the country; the metric code
 adds " the" itself, so ``distractor_ids`` are empty here.
 """
@@ -39,31 +39,25 @@ def load_facts(path: Path | None = None) -> list[dict[str, str]]:
 
 
 def build_factual(tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0) -> PromptSet:
-    """All single-token-answer facts, or a seeded random ``n`` of them (in file order)."""
+    """Every fact, or a seeded random ``n`` of them (in file order)."""
     check_n(n)
-    facts = load_facts()
-    kept, answer_ids = [], []
-    for fact in facts:
-        answer_id = tokenizer.single_token_id(fact["answer"])
-        if answer_id is not None:
-            kept.append(fact)
-            answer_ids.append(answer_id)
-    n_dropped = len(facts) - len(kept)
-    if n_dropped:
-        log.info("factual: skipped %d of %d facts whose answer is not one token", n_dropped, len(facts))
-    if not kept:
-        raise UsageError(f"none of the {len(facts)} facts has a single-token answer for this tokenizer")
-    rows = sample_rows(len(kept), n, seed)
+    path = facts_path()
+    facts = load_facts(path)
+    if not facts:
+        raise UsageError(f"{path} holds no facts")
+    tokens = [tuple(tokenizer.encode_answer(f["answer"], where=f"{path}: {f['subject']}")) for f in facts]
+    rows = sample_rows(len(facts), n, seed)
+    if n is not None and n > len(facts):
+        log.info("factual: %d prompts asked for, the task has %d facts; using all of them", n, len(facts))
     return PromptSet(
         task=TASK,
-        prompts=tuple(kept[i]["prompt"] for i in rows),
-        answers=tuple(kept[i]["answer"] for i in rows),
-        answer_ids=tuple(answer_ids[i] for i in rows),
+        prompts=tuple(facts[i]["prompt"] for i in rows),
+        answers=tuple(facts[i]["answer"] for i in rows),
+        answer_ids=tuple(tokens[i][0] for i in rows),
         distractor_ids=tuple(() for _ in rows),
-        n_skipped=n_dropped,
-        skipped={"multi_token_answer": n_dropped},
         columns={
-            "relation": tuple(kept[i]["relation"] for i in rows),
-            "subject": tuple(kept[i]["subject"] for i in rows),
+            "relation": tuple(facts[i]["relation"] for i in rows),
+            "subject": tuple(facts[i]["subject"] for i in rows),
         },
+        answer_tokens=tuple(tokens[i] for i in rows),
     )

@@ -104,3 +104,26 @@ def test_run_folder(tiny_gpt2, tiny_model_dirs, tmp_path, controls, weights_guar
         assert on_disk["gain_over_zero"] == pytest.approx(row["delta_log_ratio"] - zero["delta_log_ratio"].iloc[0])
         for name in ("heatmap_gain_over_zero.png", "heatmap_lm_loss.png"):
             assert (out / name).stat().st_size > 500
+
+
+@pytest.mark.parametrize("select_by", ["log_ratio", "logp_answer_full", "exact"])
+def test_best_is_the_argmax_of_the_selection_gain(tiny_gpt2, tiny_model_dirs, tmp_path, select_by, weights_guard):
+    """best.json names the config whose mean change of the chosen metric on the *selection* split is largest."""
+    weights_guard(tiny_gpt2)
+    out = tmp_path / select_by
+    config = LaserSweep(
+        out=str(out), model=ModelSpec.parse(str(tiny_model_dirs["gpt2"])), task="factual", layers=LayerSpec.parse("all"),
+        matrices=("mlp_in", "mlp_out"), rhos=(0.5, 0.1, 0.02), n=24, select_frac=0.5, batch_size=8, device="cpu",
+        select_by=select_by,
+    )
+    best = run_laser_sweep(config, progress=False, model=tiny_gpt2)
+    results = pd.read_parquet(out / "results.parquet")
+    results[select_by] = results[select_by].astype(float)
+    sel = results[results["split"] == "select"]
+    means = sel.groupby("config", observed=True)[select_by].mean()
+    gains = (means.drop("baseline") - means["baseline"]).sort_values(ascending=False, kind="stable")
+    assert best["select_by"] == select_by
+    assert best["gain_select"] == pytest.approx(gains.iloc[0], abs=1e-6)
+    assert gains[best["edit"]] == pytest.approx(gains.max(), abs=1e-9)
+    held = results[results["split"] == "heldout"].groupby("config", observed=True)[select_by].mean()
+    assert best["gain_heldout"] == pytest.approx(held[best["edit"]] - held["baseline"], abs=1e-6)

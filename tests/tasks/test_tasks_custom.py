@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from interp.errors import UsageError
@@ -28,12 +30,15 @@ def test_happy_path(prompt_tokenizer, tmp_path):
     path = _write(tmp_path, GOOD)
     got = build_task(f"prompts:{path}", tok)
     assert got.task == f"prompts:{path}"
-    assert got.prompts == ("Madrid is located in", "Paris is located in", "Rome is located in")
-    assert got.answer_ids == tuple(tok.single_token_id(a) for a in (" Spain", " France", " Italy"))
-    assert got.distractor_ids == ((tok.single_token_id(" the"),), (), ())
-    assert got.columns == {"line": (1, 3, 5)}  # blank line 2 skipped, numbering kept
-    assert got.skipped == {"multi_token_answer": 1, "multi_token_distractor": 1}
-    assert got.n_skipped == 1
+    assert got.prompts == ("Madrid is located in", "Paris is located in", "Zqx is located in", "Rome is located in")
+    qz = tuple(tok.tokenizer.encode(" Qzxwvyk", add_special_tokens=False))
+    assert got.answer_ids == (*(tok.single_token_id(a) for a in (" Spain", " France")), qz[0], tok.single_token_id(" Italy"))
+    assert got.answer_sequences[2] == qz  # the multi-token answer is kept, all its tokens
+    the = tok.single_token_id(" the")
+    assert got.distractor_sequences == (((the,), qz), (), ((the,),), ())
+    assert got.distractor_ids == ((the, qz[0]), (), (the,), ())
+    assert got.columns == {"line": (1, 3, 4, 5)}  # blank line 2 skipped, numbering kept
+    assert got.skipped == {} and got.n_skipped == 0
 
 
 def test_subset_and_example_file(prompt_tokenizer):
@@ -77,10 +82,20 @@ def test_missing_and_empty_files(prompt_tokenizer, tmp_path):
         build_task("prompts:", prompt_tokenizer)
 
 
-def test_all_answers_multi_token_is_an_error(prompt_tokenizer, tmp_path):
-    path = _write(tmp_path, ['{"prompt": "Zqx is located in", "answer": " Qzxwvyk"}'])
-    with pytest.raises(UsageError, match="no answer .* single token"):
+def test_answers_too_long_are_an_error(prompt_tokenizer, tmp_path):
+    long = " " + " ".join(["word"] * 40)
+    path = _write(tmp_path, ['{"prompt": "Zqx is located in", "answer": " Qzxwvyk"}', json.dumps({"prompt": "A", "answer": long})])
+    with pytest.raises(UsageError, match=r"mine.jsonl:2: .* answers are scored up to 32 tokens"):
         build_task(f"prompts:{path}", prompt_tokenizer)
+
+
+def test_answer_without_leading_space_warns_once(prompt_tokenizer, tmp_path, caplog):
+    path = _write(tmp_path, ['{"prompt": "Madrid is located in", "answer": "Spain"}', '{"prompt": "Rome is in", "answer": "Italy"}'])
+    with caplog.at_level("WARNING"):
+        got = build_task(f"prompts:{path}", prompt_tokenizer)
+    assert len(got) == 2
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "2 answer(s) do not start with a space (first on line 1)" in warnings[0]
 
 
 def test_unknown_task(prompt_tokenizer):

@@ -1,4 +1,4 @@
-"""Factual task: multi-token answers skipped and counted, seeded subsets."""
+"""Factual task: every fact kept whatever its answer's length, seeded subsets."""
 
 from __future__ import annotations
 
@@ -16,19 +16,22 @@ def factual(prompt_tokenizer):
     return build_task("factual", prompt_tokenizer)
 
 
-def test_skips_and_counts_multi_token_answers(factual, prompt_tokenizer):
+def test_keeps_every_fact_with_its_answer_tokens(factual, prompt_tokenizer):
     facts = load_facts()
     multi = [f for f in facts if prompt_tokenizer.single_token_id(f["answer"]) is None]
-    assert factual.skipped == {"multi_token_answer": len(multi)}
-    assert factual.n_skipped == len(multi)
-    assert len(factual) + len(multi) == len(facts)
-    for answer, answer_id in zip(factual.answers, factual.answer_ids):
-        assert prompt_tokenizer.single_token_id(answer) == answer_id
+    assert multi  # the tiny tokenizer splits some answers: they are kept now
+    assert factual.skipped == {} and factual.n_skipped == 0
+    assert len(factual) == len(facts)
+    for answer, answer_id, tokens in zip(factual.answers, factual.answer_ids, factual.answer_sequences):
+        assert list(tokens) == prompt_tokenizer.tokenizer.encode(answer, add_special_tokens=False)
+        assert tokens[0] == answer_id
+        if len(tokens) == 1:
+            assert prompt_tokenizer.single_token_id(answer) == answer_id
     assert set(factual.columns) == {"relation", "subject"}
     assert factual.distractor_ids == tuple(() for _ in factual.prompts)
 
 
-def test_counted_in_a_controlled_file(prompt_tokenizer, tmp_path, monkeypatch):
+def test_multi_token_answer_kept_in_a_controlled_file(prompt_tokenizer, tmp_path, monkeypatch):
     rows = [
         {"relation": "located_in", "subject": "Madrid", "prompt": "Madrid is located in", "answer": " Spain"},
         {"relation": "located_in", "subject": "Zqx", "prompt": "Zqx is located in", "answer": " Qzxwvyk"},
@@ -39,8 +42,8 @@ def test_counted_in_a_controlled_file(prompt_tokenizer, tmp_path, monkeypatch):
     monkeypatch.setenv("INTERP_PROMPTS", str(tmp_path))
     assert prompt_tokenizer.single_token_id(" Qzxwvyk") is None
     got = build_task("factual", prompt_tokenizer)
-    assert got.skipped["multi_token_answer"] >= 1 and "Zqx" not in got.columns["subject"]
-    assert len(got) + got.n_skipped == 3
+    assert got.n_skipped == 0 and got.columns["subject"] == ("Madrid", "Zqx", "Spain")
+    assert len(got.answer_sequences[1]) > 1 and got.answer_ids[1] == got.answer_sequences[1][0]
 
 
 def test_malformed_facts_file_names_the_line(prompt_tokenizer, tmp_path, monkeypatch):
