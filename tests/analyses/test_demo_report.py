@@ -31,7 +31,7 @@ def test_prints_one_row_per_task_and_the_laser_line(load_script, demo_root, caps
     assert len(header) == 9
     rows = {cells[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines[2:4])}
     assert set(rows) == {"ioi", "factual"}
-    for task, cells in rows.items():
+    for cells in rows.values():
         assert len(cells) == len(header)
         assert int(cells[2]) + int(cells[3]) >= 1
         assert_finite(cells[4:8])

@@ -29,7 +29,7 @@ def test_batched_padded_equals_single(tiny_model):
 def test_identity_hook_leaves_logits_unchanged(tiny_model):
     (batch,) = make_batches(tiny_model, PROMPTS, batch_size=8)
     before = last_logits(tiny_model, batch)
-    names = [f"blocks.{l}.hook_resid_pre" for l in range(tiny_model.n_layers)] + ["blocks.0.mlp.hook_post"]
+    names = [f"blocks.{layer}.hook_resid_pre" for layer in range(tiny_model.n_layers)] + ["blocks.0.mlp.hook_post"]
     with tiny_model.bridge.hooks(fwd_hooks=[(n, lambda x, hook: x) for n in names]):
         after = last_logits(tiny_model, batch)
     assert torch.equal(before, after)

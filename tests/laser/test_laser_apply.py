@@ -67,7 +67,7 @@ def test_every_registry_matrix_reaches_the_forward_pass(tiny_model, prompts, wei
 def test_zero_mlp_out_equals_zeroing_the_hook(tiny_model, prompts, weights_guard):
     weights_guard(tiny_model)
     batches = make_batches(tiny_model, prompts, 8)
-    hook = (f"blocks.1.hook_mlp_out", lambda act, hook: torch.zeros_like(act))
+    hook = ("blocks.1.hook_mlp_out", lambda act, hook: torch.zeros_like(act))
     with tiny_model.bridge.hooks(fwd_hooks=[hook]):
         hooked = torch.cat([last_logits(tiny_model, b) for b in batches])
     with apply_edits(tiny_model, [Edit(1, "mlp_out", "zero")]):

@@ -10,8 +10,8 @@ EXPECTED_HOOKS = [
     "hook_embed",
     "hook_pos_embed",
     *[
-        f"blocks.{l}.{name}"
-        for l in range(2)
+        f"blocks.{layer}.{name}"
+        for layer in range(2)
         for name in (
             "hook_resid_pre", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_attn_scores",
             "attn.hook_pattern", "attn.hook_z", "hook_attn_out", "hook_resid_mid", "mlp.hook_pre",
@@ -29,12 +29,12 @@ def test_hook_and_weight_names_match_transformer_lens(toy_model):
     assert shapes["embed.W_E"] == (V, d)
     assert shapes["pos_embed.W_pos"] == (cfg.model.n_ctx, d)
     assert shapes["unembed.W_U"] == (d, V)
-    for l in range(2):
+    for layer in range(2):
         for w in ("W_Q", "W_K", "W_V"):
-            assert shapes[f"blocks.{l}.attn.{w}"] == (H, d, e)
-        assert shapes[f"blocks.{l}.attn.W_O"] == (H, e, d)
-        assert shapes[f"blocks.{l}.mlp.W_in"] == (d, m)
-        assert shapes[f"blocks.{l}.mlp.W_out"] == (m, d)
+            assert shapes[f"blocks.{layer}.attn.{w}"] == (H, d, e)
+        assert shapes[f"blocks.{layer}.attn.W_O"] == (H, e, d)
+        assert shapes[f"blocks.{layer}.mlp.W_in"] == (d, m)
+        assert shapes[f"blocks.{layer}.mlp.W_out"] == (m, d)
 
 
 def test_cache_shapes_and_pattern_is_causal(toy_model):
