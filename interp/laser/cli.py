@@ -9,6 +9,7 @@ import typer
 
 from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, SELECT_BY, LayerSpec, parse_floats, parse_names
 from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
+from interp.tasks.cli import RelationsOpt, parse_relations
 
 def laser_sweep(
     task: str = typer.Option(..., "--task", help="ioi, factual, or prompts:FILE"),
@@ -29,6 +30,7 @@ def laser_sweep(
     lm_text: Optional[Path] = typer.Option(None, "--lm-text", help="reference text for the LM cost (default: Tiny Shakespeare slice, else a packaged passage)"),
     lm_tokens: int = typer.Option(DEFAULT_LM_TOKENS, "--lm-tokens", help="tokens of reference text scored per config"),
     max_lm_loss_increase: Optional[float] = typer.Option(None, "--max-lm-loss-increase", help="only pick configs whose LM loss rises by at most X nats"),
+    relations: Optional[str] = RelationsOpt,
     select_by: str = typer.Option("log_ratio", "--select-by", help="choose the best config on: log_ratio (default), logp_answer_full or exact"),
     device: str = DeviceOpt,
 ) -> None:
@@ -42,7 +44,7 @@ def laser_sweep(
         matrices=parse_names(matrices), rhos=parse_floats(rhos), select_frac=select_frac, n=n, seed=seed,
         batch_size=batch_size, compose=compose, kinds=parse_names(kinds, "--kinds"), controls=controls, lm_cost=lm_cost,
         lm_text=None if lm_text is None else str(check_lm_text(lm_text).resolve()), lm_tokens=lm_tokens,
-        max_lm_loss_increase=max_lm_loss_increase, select_by=select_by, device=device,
+        max_lm_loss_increase=max_lm_loss_increase, select_by=select_by, relations=parse_relations(relations), device=device,
     )
     best = run_laser_sweep(config)
     typer.echo(format_best(best))

@@ -3,6 +3,7 @@
     DIR/config.json                the :class:`LaserSweep` config (+ model, prompt counts, split)
     DIR/results.parquet            one row per (config, prompt); the baseline as layer = -1
     DIR/summary.parquet            one row per config: means and changes against the baseline
+    DIR/summary_by_relation.parquet  (factual) the same per (config, relation)
     DIR/heatmap.png                change in mean log P(answer)/P(" the"), layers x rho, one panel per matrix
     DIR/heatmap_top1.png           change in top-1 accuracy, same layout
     DIR/best.json                  the best lowrank config on the selection split, reported on the held-out rest
@@ -51,6 +52,7 @@ from interp.laser.sweep import (
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, load_model
 from interp.models.spec import ModelSpec
+from interp.scoring.summary import delta, summarize
 from interp.io import config_from_dict, to_jsonable, write_json, write_parquet
 from interp.tasks import build_task
 
@@ -79,6 +81,7 @@ class LaserSweep:
     lm_tokens: int = DEFAULT_LM_TOKENS
     max_lm_loss_increase: float | None = None
     select_by: str = "log_ratio"  # the per-prompt metric the best config is chosen on (see SELECT_BY)
+    relations: tuple[str, ...] = ()  # factual: keep only these relations (all when empty)
     device: str = "auto"
     svd_cache_mb: int = 1024
 
@@ -247,7 +250,7 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
         model.arch.ref(m)  # UsageError listing the matrices this family has
     layers = config.layers.resolve(model.n_layers)
     grid = Grid(layers=layers, matrices=tuple(config.matrices), rhos=tuple(config.rhos), kinds=config.swept_kinds)
-    prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed)
+    prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed, relations=config.relations)
     if prompt_set.n_skipped:
         log.info("%s: skipped %d (%s)", prompt_set.task, prompt_set.n_skipped, prompt_set.skipped)
     select, heldout = split_indices(len(prompt_set), config.select_frac, config.seed)
@@ -320,6 +323,8 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
         "select_indices": split.select.tolist(), "lm_text_source": lm_source,
     })
     write_parquet(out / "summary.parquet", summary)
+    if "relation" in prompt_set.columns:
+        write_parquet(out / "summary_by_relation.parquet", summary_by_relation(results, baseline, prompt_set.columns["relation"]))
     write_json(out / "best.json", record)
     title = f"{model.spec.display} · {prompt_set.task} (n={len(prompt_set)})"
     laser_heatmaps(summary, out, title=title)
@@ -332,6 +337,19 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
         after_label=best.label,
     )
     return record
+
+
+def summary_by_relation(results: list[ConfigResult], baseline: ConfigResult, relation: tuple[str, ...]) -> pd.DataFrame:
+    """One row per (config, relation): the summary of that relation's prompts and its change against the baseline."""
+    labels = np.asarray(relation)
+    rows = []
+    for name in sorted(set(relation)):
+        idx = np.flatnonzero(labels == name)
+        base = summarize(baseline.values, idx)
+        for r in results:
+            edited = summarize(r.values, idx)
+            rows.append({"config": r.label, "relation": name, **edited, **delta(edited, base)})
+    return pd.DataFrame(rows)
 
 
 def _frame(result: ConfigResult, prompts: pd.DataFrame, names: list[str]) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import typer
 
 from interp.errors import UsageError
 from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
+from interp.tasks.cli import RelationsOpt, parse_relations
 from interp.edits.cli import EditOpt, LaserOpt, edits_from_options
 
 
@@ -78,6 +79,7 @@ def eval_command(
     edit: Optional[list[str]] = EditOpt,
     lm_text: Optional[Path] = typer.Option(None, "--lm-text", help="reference text for the edits' LM cost and mean ablations"),
     lm_cost: bool = typer.Option(True, "--lm-cost/--no-lm-cost", help="with edits: also score the LM loss on the reference text (the slow part)"),
+    relations: Optional[str] = RelationsOpt,
 ) -> None:
     """Evaluate a task: writes config.json, results.parquet, summary.json, p_the_vs_p_answer.png."""
     from interp.laser.lm_cost import check_lm_text
@@ -88,6 +90,7 @@ def eval_command(
         out=str(out), model=ModelSpec.parse(model, checkpoint), task=task, n=n, seed=seed,
         batch_size=batch_size, device=device, edits=edits_from_options(laser, edit),
         lm_text=None if lm_text is None else str(check_lm_text(lm_text).resolve()), lm_cost=lm_cost,
+        relations=parse_relations(relations),
     )
     summary = run_eval(config)
     for key, value in summary.items():

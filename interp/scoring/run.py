@@ -4,7 +4,8 @@
     DIR/results.parquet      one row per prompt (the task's metric columns; with edits also the
                              unedited values as ``baseline_*`` columns)
     DIR/summary.json         :func:`interp.scoring.summary.summarize` of the table, ``n_skipped``;
-                             with edits also ``baseline`` and the ``delta_*`` changes
+                             with edits also ``baseline`` and the ``delta_*`` changes; for the
+                             factual task ``by_relation`` (the same summary per relation)
     DIR/p_the_vs_p_answer.png
 """
 
@@ -24,7 +25,7 @@ from interp.models.spec import ModelSpec
 from interp.scoring.edited import evaluate_edited
 from interp.scoring.evaluate import evaluate
 from interp.scoring.plots import p_the_vs_p_answer
-from interp.scoring.summary import summarize
+from interp.scoring.summary import summarize, summarize_by
 from interp.tasks import build_task
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class EvalRun:
     edits: tuple[Edit, ...] = ()  # edits applied during the evaluation (see interp.edits.spec)
     lm_text: str | None = None  # reference text for the edits' LM cost and mean ablations
     lm_cost: bool = True  # with edits: also the language-modelling cost on the reference text
+    relations: tuple[str, ...] = ()  # factual: keep only these relations (all when empty)
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, ModelSpec):
@@ -62,7 +64,7 @@ class EvalRun:
 def run_eval(config: EvalRun) -> dict[str, Any]:
     """Evaluate, then write config.json, results.parquet, summary.json and the scatter plot."""
     model = load_model(config.model, device=config.device)
-    prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed)
+    prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed, relations=config.relations)
     if config.edits:
         frame, extras = evaluate_edited(
             model, prompt_set, config.edits, batch_size=config.batch_size,
@@ -72,6 +74,9 @@ def run_eval(config: EvalRun) -> dict[str, Any]:
     else:
         frame = evaluate(model, prompt_set, batch_size=config.batch_size)
         summary = {**summarize(frame), "n_skipped": prompt_set.n_skipped}
+    by_relation = summarize_by(frame, "relation")
+    if by_relation:
+        summary["by_relation"] = by_relation
     out = Path(config.out)
     write_json(out / "config.json", {**to_jsonable(config), "model_display": model.spec.display, "skipped": prompt_set.skipped})
     write_parquet(out / "results.parquet", frame)

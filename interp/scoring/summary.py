@@ -13,6 +13,7 @@ tables) is summarised here, so the same column always means the same thing:
 
 and a change between an edited and an unedited summary is ``delta_<name>`` with any
 ``mean_`` prefix dropped (``delta_p_answer``, ``delta_log_ratio``, ``delta_top1_acc``).
+Tasks with relations (factual) are also summarised per relation (:func:`summarize_by`).
 """
 
 from __future__ import annotations
@@ -78,6 +79,13 @@ def delta(edited: Mapping[str, float], base: Mapping[str, float]) -> dict[str, f
         for key in edited
         if key in base and key not in _NOT_DELTA and isinstance(edited[key], (int, float))
     }
+
+
+def summarize_by(frame: pd.DataFrame, column: str) -> dict[str, dict[str, float]]:
+    """``{value: summarize(rows with that value)}`` for a per-prompt column such as ``relation`` (empty if absent)."""
+    if column not in frame:
+        return {}
+    return {str(value): summarize(group) for value, group in frame.groupby(column, sort=True, observed=True)}
 
 
 def summarize_groups(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:

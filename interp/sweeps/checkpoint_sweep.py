@@ -18,9 +18,9 @@ from typing import Any
 
 from interp.edits.spec import Edit
 from interp.errors import UsageError
-from interp.io import config_from_dict, existing_file
+from interp.io import config_from_dict, existing_file, write_parquet
 from interp.models.spec import ModelSpec
-from interp.sweeps.evaluate import TOY_TASK, StepResult, TaskOptions, check_task, summarize_steps
+from interp.sweeps.evaluate import TOY_TASK, StepResult, TaskOptions, check_task, summarize_steps, summarize_steps_by_relation
 from interp.sweeps.executors import EXECUTORS, StepJob, run_local, run_ray
 from interp.sweeps.sources import DTYPES, CheckpointSource, open_source
 from interp.sweeps.steps import Shard, resolve_steps
@@ -56,6 +56,7 @@ class SweepConfig:
     executor: str = "local"
     ray_address: str | None = None
     prefetch: bool = True
+    relations: tuple[str, ...] = ()  # factual: keep only these relations
 
     def __post_init__(self) -> None:
         if not self.steps.strip():
@@ -74,7 +75,7 @@ class SweepConfig:
         if self.dtype not in DTYPES:
             raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         Shard.parse(self.shard)
-        TaskOptions(task=self.task, n=self.n, seed=self.seed, batch_size=self.batch_size)
+        self.task_options  # noqa: B018 - building the task options validates them
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SweepConfig:
@@ -82,7 +83,7 @@ class SweepConfig:
 
     @property
     def task_options(self) -> TaskOptions:
-        return TaskOptions(task=self.task, n=self.n, seed=self.seed, batch_size=self.batch_size)
+        return TaskOptions(task=self.task, n=self.n, seed=self.seed, batch_size=self.batch_size, relations=self.relations)
 
     @property
     def shard_spec(self) -> Shard:
@@ -130,6 +131,7 @@ def defining_arguments(config: SweepConfig, source: CheckpointSource, resolved: 
         "n": config.n,
         "seed": config.seed,
         "laser": [e.label for e in config.laser],
+        **({"relations": list(config.relations)} if config.relations else {}),
         "dtype": config.dtype,
     }
 
@@ -149,6 +151,9 @@ def _plot(store: SweepStore, summary, arguments: dict[str, Any]) -> None:
 
 def _finish(store: SweepStore, arguments: dict[str, Any], report: SweepReport) -> SweepReport:
     results, summary = store.consolidate(summarize_steps)
+    by_relation = summarize_steps_by_relation(results)
+    if not by_relation.empty:
+        write_parquet(store.root / "summary_by_relation.parquet", by_relation)
     _plot(store, summary, arguments)
     done = set(store.done_steps())
     report.missing = [s for s in report.steps if s not in done]

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from interp.errors import UsageError
+from interp.tasks.cli import RelationsOpt, parse_relations
 
 
 def _steps_text(steps: list[int], limit: int = 12) -> str:
@@ -35,6 +36,7 @@ def checkpoint_sweep(
     executor: str = typer.Option("local", "--executor", help="local (with background prefetch) or ray"),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: RAY_ADDRESS or a local instance)"),
     prefetch: bool = typer.Option(True, "--prefetch/--no-prefetch", help="load the next checkpoint while evaluating this one"),
+    relations: Optional[str] = RelationsOpt,
     merge: bool = typer.Option(False, "--merge", help="merge the sweep folders DIRS (shards of one sweep) into --out"),
 ) -> None:
     """Evaluate a task over training checkpoints: writes results.parquet, summary.parquet, plots.
@@ -60,7 +62,7 @@ def checkpoint_sweep(
         config = SweepConfig(
             out=str(out), model=ModelSpec.parse(model), steps=steps, task=task, laser=tuple(Edit.parse(t) for t in laser or ()), n=n, seed=seed,
             batch_size=batch_size, device=device, dtype=dtype, shard=shard, keep_cache=keep_cache,
-            executor=executor, ray_address=ray_address, prefetch=prefetch,
+            executor=executor, ray_address=ray_address, prefetch=prefetch, relations=parse_relations(relations),
         )
         report = run_sweep(config)
         typer.echo(

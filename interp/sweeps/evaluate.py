@@ -39,6 +39,7 @@ class TaskOptions:
     n: int | None = None
     seed: int = 0
     batch_size: int = 32
+    relations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_positive(self.n, "--n")
@@ -84,7 +85,7 @@ def task_scorer(model: HookedModel, options: TaskOptions) -> tuple[Callable[[], 
     from interp.scoring.evaluate import evaluate
     from interp.tasks import build_task
 
-    prompt_set = build_task(options.task, model.tokenizer, n=options.n, seed=options.seed)
+    prompt_set = build_task(options.task, model.tokenizer, n=options.n, seed=options.seed, relations=options.relations)
 
     def score_prompts() -> pd.DataFrame:
         return evaluate(model, prompt_set, batch_size=options.batch_size, progress=False)
@@ -113,6 +114,13 @@ def evaluate_checkpoint(loaded: LoadedCheckpoint, options: TaskOptions, edits: t
         **task_meta,
     }
     return StepResult(loaded.step, frame, meta)
+
+
+def summarize_steps_by_relation(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (step, edit, relation) when the task has relations (factual); empty otherwise."""
+    if "relation" not in results:
+        return pd.DataFrame()
+    return summarize_groups(results, ["step", "edit", "relation"]).sort_values(["step", "edit", "relation"], kind="stable")
 
 
 def summarize_steps(results: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,7 @@
     DIR/parts/step{N}.parquet step N's rows, every edit; its presence marks the step done
     DIR/results.parquet       all parts, in step order (rebuilt after each step and at the end)
     DIR/summary.parquet       one row per step and edit
+    DIR/summary_by_relation.parquet  (factual) one row per step, edit and relation
     DIR/warnings.json         checkpoints with identical weights
 
 Every file is written to a temporary name and renamed into place, the step's json before its

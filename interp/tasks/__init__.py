@@ -22,12 +22,19 @@ _BUILDERS = {"ioi": build_ioi, "factual": build_factual}
 __all__ = ["TASKS", "PromptSet", "build_task"]
 
 
-def build_task(name: str, tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0) -> PromptSet:
+def build_task(
+    name: str, tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0, relations: tuple[str, ...] = ()
+) -> PromptSet:
     """The prompt set for task ``name``: ``n`` prompts (None: the task's default) drawn with ``seed``.
 
     IOI generates ``n`` prompts (default 100); factual and ``prompts:FILE`` take a seeded
-    random ``n`` of their prompts when they have more, else all of them.
+    random ``n`` of their prompts when they have more, else all of them. ``relations``
+    (``--relations located_in,...``) keeps only those relations of the factual task.
     """
+    if relations and name != "factual":
+        raise UsageError(f"--relations filters the factual task; task {name!r} has no relations")
+    if relations:
+        return build_factual(tokenizer, n=n, seed=seed, relations=tuple(relations))
     if name.startswith(PREFIX):
         return build_custom(name[len(PREFIX):], tokenizer, n=n, seed=seed)
     if name in _BUILDERS:

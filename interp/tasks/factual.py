@@ -38,13 +38,21 @@ def load_facts(path: Path | None = None) -> list[dict[str, str]]:
     return facts
 
 
-def build_factual(tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0) -> PromptSet:
-    """Every fact, or a seeded random ``n`` of them (in file order)."""
+def build_factual(
+    tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0, relations: tuple[str, ...] = ()
+) -> PromptSet:
+    """Every fact (of ``relations``, when given), or a seeded random ``n`` of them (in file order)."""
     check_n(n)
     path = facts_path()
     facts = load_facts(path)
     if not facts:
         raise UsageError(f"{path} holds no facts")
+    if relations:
+        known = sorted({f["relation"] for f in facts})
+        unknown = [r for r in relations if r not in known]
+        if unknown:
+            raise UsageError(f"unknown relation(s) {', '.join(unknown)}; the facts have {', '.join(known)}")
+        facts = [f for f in facts if f["relation"] in relations]
     tokens = [tuple(tokenizer.encode_answer(f["answer"], where=f"{path}: {f['subject']}")) for f in facts]
     rows = sample_rows(len(facts), n, seed)
     if n is not None and n > len(facts):

@@ -100,3 +100,14 @@ def test_error_folder_not_a_model(tmp_path):
 
 def test_error_bad_option_value(tiny_dir):
     assert_one_line_error(run("predict", "--model", str(tiny_dir), "--top-k", "0", "hi"), "--top-k")
+
+
+def test_eval_summary_by_relation(tiny_model_dirs, tmp_path):
+    out = tmp_path / "rel"
+    result = run("eval", "--model", str(tiny_model_dirs["gpt2"]), "--task", "factual", "--relations", "located_in,currency",
+                     "--out", str(out), "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["by_relation"]) == {"located_in", "currency"}
+    assert sum(v["n_prompts"] for v in summary["by_relation"].values()) == summary["n_prompts"]
+    assert summary["n_skipped"] == 0 and "mean_logp_answer_full" in summary and "exact_acc" in summary

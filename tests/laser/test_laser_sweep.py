@@ -88,6 +88,10 @@ def test_run_folder(tiny_gpt2, tiny_model_dirs, tmp_path, controls, weights_guar
     base = results[results["layer"] == -1]
     assert len(base) == 16 and (base["split"] == "select").sum() == 4
     row = summary[summary["config"] == best["edit"]].iloc[0]
+    by_relation = pd.read_parquet(out / "summary_by_relation.parquet")
+    per_config = by_relation.groupby("config", observed=True)["n_prompts"].sum()
+    assert (per_config == 16).all() and len(per_config) == n_configs
+    assert {"relation", "mean_p_answer", "delta_log_ratio", "ratio_of_means", "geo_mean_ratio"} <= set(by_relation)
     assert row["select_delta_log_ratio"] == pytest.approx(best["gain_select"])
     assert row["heldout_delta_log_ratio"] == pytest.approx(best["gain_heldout"])
     assert best["select"]["change"]["delta_log_ratio"] == pytest.approx(best["gain_select"])

@@ -144,6 +144,8 @@ def test_laser_on_hugging_face_checkpoints(tiny_steps_dir, tmp_path):
     config = SweepConfig(out=str(tmp_path), model=ModelSpec.parse(str(tiny_steps_dir)), steps="0,1", task="factual", n=3, laser=(Edit.parse("1:mlp_in:0.1"),), device="cpu")
     run_sweep(config)
     results = pd.read_parquet(tmp_path / "results.parquet")
+    by_relation = pd.read_parquet(tmp_path / "summary_by_relation.parquet")
+    assert by_relation.groupby(["step", "edit"])["n_prompts"].sum().eq(3).all()
     edit = "1:mlp_in:lowrank:0.1"  # the canonical spelling
     assert results.groupby(["step", "edit"]).size().to_dict() == {(0, "none"): 3, (0, edit): 3, (1, "none"): 3, (1, edit): 3}
     pivot = results.pivot_table(index=["step", "prompt_index"], columns="edit", values="p_answer")

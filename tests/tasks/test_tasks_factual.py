@@ -63,3 +63,13 @@ def test_seeded_subset(factual, prompt_tokenizer):
     assert set(a.prompts) <= set(factual.prompts)
     assert a.skipped == factual.skipped
     assert len(build_task("factual", prompt_tokenizer, n=10_000)) == len(factual)
+
+
+def test_relations_filter(prompt_tokenizer):
+    only = build_task("factual", prompt_tokenizer, relations=("located_in", "currency"))
+    assert set(only.columns["relation"]) == {"located_in", "currency"}
+    assert len(only) == sum(f["relation"] in ("located_in", "currency") for f in load_facts())
+    with pytest.raises(UsageError, match="unknown relation"):
+        build_task("factual", prompt_tokenizer, relations=("nope",))
+    with pytest.raises(UsageError, match="--relations filters the factual task"):
+        build_task("ioi", prompt_tokenizer, relations=("located_in",))
