@@ -185,6 +185,9 @@ def load_model(
     if tokenizer is None:
         raise UsageError(f"{parsed.display} has no tokenizer; a model folder needs tokenizer files too")
     policy = arch.prepend_bos if prepend_bos is None else prepend_bos
+    # One tokenization everywhere: the bridge's own string methods (calling it on text, to_tokens,
+    # run_with_cache, generate) prepend BOS exactly when interp does.
+    bridge.cfg.default_prepend_bos = policy
     return HookedModel(bridge=bridge, tokenizer=PromptTokenizer(tokenizer, policy), arch=arch, spec=parsed)
 
 

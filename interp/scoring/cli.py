@@ -94,7 +94,12 @@ def eval_command(
     )
     summary = run_eval(config)
     for key, value in summary.items():
-        typer.echo(f"{key}: {_format_value(value)}")
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            typer.echo(f"{key}:")  # e.g. by_relation: one line per relation
+            for name, inner in value.items():
+                typer.echo(f"  {name}: {_format_value(inner)}")
+        else:
+            typer.echo(f"{key}: {_format_value(value)}")
     typer.echo(f"wrote {out}")
 
 
