@@ -32,6 +32,9 @@ class _OneLineErrors(TyperGroup):
             message = str(err)
         except _ParseError as err:
             message = err.format_message()
+        except OSError as err:  # the file system refused (permissions, a full disk): the user's to fix
+            where = f" {err.filename}" if getattr(err, "filename", None) else ""
+            message = f"could not read or write{where}: {err.strerror or err}; check the path, its permissions and free space"
         typer.echo(f"error: {' '.join(message.split())}", err=True)
         raise typer.Exit(2)
 

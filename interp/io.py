@@ -16,8 +16,11 @@ import dataclasses
 import json
 import math
 import os
+import re
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,10 +47,98 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp(?P<suffix>\.\w+)?$")
+_LEGACY_TEMP = re.compile(r"^\..+\.tmp(\.\w+)?$")
+LOCK_NAME = ".interp.lock"
+
+
+def temp_path(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place: ``.NAME.<pid>.tmp`` (the suffix kept)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_temp(folder: Path) -> list[Path]:
+    """Delete the temporary files of writers that are gone (their PID is not running); keep a live writer's."""
+    removed = []
+    for path in folder.iterdir() if folder.is_dir() else []:
+        if not path.is_file():
+            continue
+        match = _TEMP.match(path.name)
+        stale = (match is not None and not _alive(int(match.group("pid")))) or (match is None and _LEGACY_TEMP.match(path.name))
+        if stale:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def output_dir(path: str | Path) -> Path:
+    """The output folder ``path``, created and checked writable before any work starts (UsageError otherwise).
+
+    The one check for every command that writes (``--out``, a toy run a result goes into): an
+    existing file, a folder that cannot be created or written, or a full disk are one line naming
+    the path and what to do.
+    """
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"--out {p} is an existing file; give a folder (new or existing)")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / f".interp-write-check.{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as err:
+        raise UsageError(f"cannot write to {p} ({err.strerror or err}); choose a folder you can write to, or free space") from None
+    return p
+
+
+@contextmanager
+def output_lock(folder: Path) -> Iterator[None]:
+    """Hold the folder's lock for a run: a second writer of the same folder fails at once (UsageError naming the holder's PID).
+
+    The lock is a :class:`filelock.FileLock` on ``folder/.interp.lock``; the holder's PID is written
+    into the lock file, and the OS releases the lock if the holder dies.
+    """
+    from filelock import FileLock, Timeout
+
+    lock_path = Path(folder) / LOCK_NAME
+    lock = FileLock(str(lock_path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        holder = _read_holder(lock_path)
+        raise UsageError(
+            f"{folder} is being written by another interp process{f' (PID {holder})' if holder else ''}; "
+            f"wait for it to finish or use another --out"
+        ) from None
+    try:
+        (Path(folder) / f"{LOCK_NAME}.pid").write_text(str(os.getpid()))
+        yield
+    finally:
+        (Path(folder) / f"{LOCK_NAME}.pid").unlink(missing_ok=True)
+        lock.release()
+
+
+def _read_holder(lock_path: Path) -> str | None:
+    try:
+        return lock_path.with_name(f"{LOCK_NAME}.pid").read_text().strip() or None
+    except OSError:
+        return None
+
+
 def write_json(path: str | Path, data: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_path(path)
     tmp.write_text(json.dumps(_jsonable(data), indent=2) + "\n")
     os.replace(tmp, path)
     return path
@@ -56,7 +147,7 @@ def write_json(path: str | Path, data: Any) -> Path:
 def write_parquet(path: str | Path, frame: pd.DataFrame) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_path(path)
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
     return path

@@ -53,7 +53,7 @@ from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, load_model
 from interp.models.spec import ModelSpec
 from interp.scoring.summary import delta, summarize
-from interp.io import config_from_dict, to_jsonable, write_json, write_parquet
+from interp.io import config_from_dict, output_dir, output_lock, to_jsonable, write_json, write_parquet
 from interp.tasks import build_task
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,16 @@ def greedy_compose(
 
 
 def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedModel | None = None) -> dict[str, Any]:
-    """Run the sweep and write the run folder; returns best.json's content (plus timings)."""
+    """Run the sweep and write the run folder; returns best.json's content (plus timings).
+
+    The output folder is checked writable and locked (one writer) before the model is loaded.
+    """
+    out = output_dir(config.out)
+    with output_lock(out):
+        return _run_laser_sweep(config, out, progress=progress, model=model)
+
+
+def _run_laser_sweep(config: LaserSweep, out: Path, *, progress: bool, model: HookedModel | None) -> dict[str, Any]:
     from interp.laser.plots import before_after, laser_heatmaps
 
     t_start = time.perf_counter()
@@ -298,7 +307,6 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
     record = best_record(best, baseline, split, summary, criterion, metric)
     record["select_by"] = metric
 
-    out = Path(config.out)
     names = list(metric_columns(prompt_set))
     write_parquet(out / "results.parquet", per_prompt_frame(results, prompt_set, split, names))
     if config.compose > 1:

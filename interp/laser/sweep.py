@@ -240,7 +240,7 @@ def _edit_columns(edits: Config) -> dict:
         "layer": first.layer,
         "matrix": first.matrix,
         "kind": first.kind,
-        "rho": 1.0 if first.rho is None else float(first.rho),
+        "rho": math.nan if first.rho is None else float(first.rho),  # zero, mean and remove_top:K take no rho
     }
 
 

@@ -6,12 +6,11 @@ import bisect
 import re
 from pathlib import Path
 
-from transformer_lens.tools.model_registry.checkpoints import PYTHIA_CHECKPOINTS
-
 from interp.errors import UsageError
 
-#: The 154 revisions ``stepN`` that every Pythia model size publishes.
-PYTHIA_STEPS: tuple[int, ...] = tuple(PYTHIA_CHECKPOINTS)
+#: The 154 revisions ``stepN`` that every Pythia model size publishes: step 0, the powers of two up to
+#: 512, then every 1000 steps up to 143000 (the same list as TransformerLens's PYTHIA_CHECKPOINTS, tested).
+PYTHIA_STEPS: tuple[int, ...] = (0, *(2**k for k in range(10)), *range(1000, 143001, 1000))
 
 _STEP_RE = re.compile(r"^(?:step)?(\d+)$")
 _STEP_DIR_RE = re.compile(r"^step(\d+)$")

@@ -51,9 +51,11 @@ def tiny(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Write a tiny random model (2 layers, d_model 64) with a tokenizer, fully offline."""
+    from interp.io import output_dir
     from interp.models.tiny import TinyConfig, make_tiny_checkpoints, make_tiny_model
 
     config = TinyConfig(arch=arch, seed=seed)
+    output_dir(out)
     if steps is None:
         make_tiny_model(out, config)
         typer.echo(f"wrote tiny {arch} model to {out}")

@@ -15,9 +15,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
 from interp.errors import UsageError
 from interp.paths import cache_dir
 
@@ -76,6 +73,9 @@ class EmbeddedModel:
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{self.key}-") as tmp:
             work = Path(tmp)
             gguf = self.gguf_path(work)
+            import torch  # heavy: only when a GGUF is dequantized (once per machine)
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
             tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
             model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
             # A dequantized model still carries its GGUF quantization_config; drop it to save.

@@ -58,7 +58,8 @@ def predict(
         console.print(table)
         return
     before, after = top_tokens_edited(hooked, prompt, edits, top_k)
-    table = Table(title=f"{hooked.spec.display}: {prompt!r} · unedited vs edited {'+'.join(e.label for e in edits)}")
+    typer.echo(f"edits: {'+'.join(e.label for e in edits)}")
+    table = Table(title=f"{hooked.spec.display}: {prompt!r} · unedited vs edited")
     for col in ("rank", "unedited", "p", "edited", "p "):
         table.add_column(col, justify="left" if col in ("unedited", "edited") else "right")
     for b, a in zip(before, after):

@@ -18,7 +18,7 @@ from typing import Any
 
 from interp.edits.spec import Edit, check_distinct, edits_label
 from interp.errors import UsageError, check_positive
-from interp.io import config_from_dict, to_jsonable, write_json, write_parquet
+from interp.io import config_from_dict, output_dir, output_lock, to_jsonable, write_json, write_parquet
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import load_model
 from interp.models.spec import ModelSpec
@@ -62,7 +62,16 @@ class EvalRun:
 
 
 def run_eval(config: EvalRun) -> dict[str, Any]:
-    """Evaluate, then write config.json, results.parquet, summary.json and the scatter plot."""
+    """Evaluate, then write config.json, results.parquet, summary.json and the scatter plot.
+
+    The output folder is checked writable and locked (one writer) before the model is loaded.
+    """
+    out = output_dir(config.out)
+    with output_lock(out):
+        return _run_eval(config, out)
+
+
+def _run_eval(config: EvalRun, out: Path) -> dict[str, Any]:
     model = load_model(config.model, device=config.device)
     prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed, relations=config.relations)
     if config.edits:
@@ -77,7 +86,6 @@ def run_eval(config: EvalRun) -> dict[str, Any]:
     by_relation = summarize_by(frame, "relation")
     if by_relation:
         summary["by_relation"] = by_relation
-    out = Path(config.out)
     write_json(out / "config.json", {**to_jsonable(config), "model_display": model.spec.display, "skipped": prompt_set.skipped})
     write_parquet(out / "results.parquet", frame)
     write_json(out / "summary.json", summary)

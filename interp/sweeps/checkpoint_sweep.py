@@ -18,8 +18,9 @@ from typing import Any
 
 from interp.edits.spec import Edit
 from interp.errors import UsageError
-from interp.io import config_from_dict, existing_file, write_parquet
+from interp.io import config_from_dict, existing_file, output_dir, output_lock, write_parquet
 from interp.models.spec import ModelSpec
+from interp.tasks import PREFIX
 from interp.sweeps.evaluate import TOY_TASK, StepResult, TaskOptions, check_task, summarize_steps, summarize_steps_by_relation
 from interp.sweeps.executors import EXECUTORS, StepJob, run_local, run_ray
 from interp.sweeps.sources import DTYPES, CheckpointSource, open_source
@@ -28,7 +29,7 @@ from interp.sweeps.store import SweepStore, differing_arguments
 
 log = logging.getLogger(__name__)
 
-PROMPTS_PREFIX = "prompts:"
+
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,12 @@ class SweepReport:
 def _task_identity(task: str) -> tuple[str, str | None]:
     """The task as recorded in sweep.json; for prompts:FILE the file's name and a hash of its content
     (so a moved file still resumes its sweep, and an edited one does not)."""
-    if not task.startswith(PROMPTS_PREFIX):
+    if not task.startswith(PREFIX):
         return task, None
     from interp.tasks.custom import resolve_path  # the file the task will read (cwd, else prompts/)
 
-    path = existing_file(resolve_path(task[len(PROMPTS_PREFIX):]), "prompts file", 'a jsonl file with one {"prompt", "answer"} object per line')
-    return PROMPTS_PREFIX + path.name, hashlib.sha256(path.read_bytes()).hexdigest()
+    path = existing_file(resolve_path(task[len(PREFIX):]), "prompts file", 'a jsonl file with one {"prompt", "answer"} object per line')
+    return PREFIX + path.name, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _steps_identity(spec: str, resolved: Sequence[int]) -> str:
@@ -163,7 +164,16 @@ def _finish(store: SweepStore, arguments: dict[str, Any], report: SweepReport) -
 
 
 def run_sweep(config: SweepConfig, *, on_step: Callable[[StepResult], None] | None = None) -> SweepReport:
-    """Run (or resume) the sweep ``config`` describes; see the module docstring."""
+    """Run (or resume) the sweep ``config`` describes; see the module docstring.
+
+    The output folder is checked writable and locked for the run: a second process sweeping into
+    it stops at once, naming the holder's PID.
+    """
+    with output_lock(output_dir(config.out)):
+        return _run_sweep(config, on_step)
+
+
+def _run_sweep(config: SweepConfig, on_step: Callable[[StepResult], None] | None) -> SweepReport:
     source = open_source(config.model, keep_cache=config.keep_cache)
     check_task(config.task, config.model)
     edits = config.laser
@@ -225,7 +235,11 @@ def merge_sweeps(dirs: Sequence[str | Path], out: str | Path) -> SweepReport:
         if diffs:
             raise UsageError(f"cannot merge {store.root} with {stores[0].root}: {'; '.join(diffs)}")
     steps = sorted({s for d in definitions for s in d.get("steps_resolved", [])})
-    target = SweepStore(out)
+    with output_lock(output_dir(out)):
+        return _merge_into(SweepStore(out), stores, definitions, base, steps)
+
+
+def _merge_into(target: SweepStore, stores: list[SweepStore], definitions: list[dict], base: dict, steps: list[int]) -> SweepReport:
     target.open(base, {k: v for k, v in definitions[0].items() if k in ("source",)} | {"steps_resolved": steps})
     copied = target.merge_from(stores)
     log.info("merged %d steps from %d folders into %s", len(copied), len(stores), target.root)

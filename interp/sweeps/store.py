@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from interp.errors import UsageError
-from interp.io import read_json, write_json, write_parquet
+from interp.io import read_json, remove_stale_temp, temp_path, write_json, write_parquet
 from interp.sweeps.fingerprint import duplicate_groups
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def differing_arguments(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(f".{dst.name}.tmp")
+    tmp = temp_path(dst)
     shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
 
@@ -128,12 +128,9 @@ class SweepStore:
         write_json(self.sweep_json, {"format": FORMAT, "version": VERSION, "arguments": arguments, **info})
 
     def remove_stale(self) -> None:
-        """Delete the temporary files a killed run may have left (``.NAME.tmp``)."""
+        """Delete the temporary files a killed run left (``.NAME.<pid>.tmp`` whose writer is gone); a live writer's stay."""
         for folder in (self.root, self.parts):
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    if path.name.startswith(".") and ".tmp" in path.name and path.is_file():
-                        path.unlink(missing_ok=True)
+            remove_stale_temp(folder)
 
     # -- parts -----------------------------------------------------------------------------------
     def done_steps(self) -> list[int]:

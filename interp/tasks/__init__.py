@@ -9,17 +9,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from interp.errors import UsageError
-from interp.tasks.base import PromptSet
-from interp.tasks.custom import PREFIX, build_custom
-from interp.tasks.factual import build_factual
-from interp.tasks.ioi import build_ioi
-from interp.models.tokens import PromptTokenizer
+
+if TYPE_CHECKING:  # the task modules import the tokenizer stack (torch, transformers): loaded on first build
+    from interp.models.tokens import PromptTokenizer
+    from interp.tasks.base import PromptSet
 
 TASKS = ("ioi", "factual")  # plus the prompts:FILE form
-_BUILDERS = {"ioi": build_ioi, "factual": build_factual}
+PREFIX = "prompts:"  # the user's own file: prompts:FILE (interp.tasks.custom)
 
-__all__ = ["TASKS", "PromptSet", "build_task"]
+__all__ = ["TASKS", "build_task"]
 
 
 def build_task(
@@ -31,14 +32,19 @@ def build_task(
     random ``n`` of their prompts when they have more, else all of them. ``relations``
     (``--relations located_in,...``) keeps only those relations of the factual task.
     """
+    from interp.tasks.custom import build_custom
+    from interp.tasks.factual import build_factual
+    from interp.tasks.ioi import build_ioi
+
+    builders = {"ioi": build_ioi, "factual": build_factual}
     if relations and name != "factual":
         raise UsageError(f"--relations filters the factual task; task {name!r} has no relations")
     if relations:
         return build_factual(tokenizer, n=n, seed=seed, relations=tuple(relations))
     if name.startswith(PREFIX):
         return build_custom(name[len(PREFIX):], tokenizer, n=n, seed=seed)
-    if name in _BUILDERS:
-        return _BUILDERS[name](tokenizer, n=n, seed=seed)
+    if name in builders:
+        return builders[name](tokenizer, n=n, seed=seed)
     raise UsageError(
         f"unknown task {name!r}; choose from {', '.join(TASKS)}, prompts:FILE (a jsonl of {{\"prompt\", \"answer\"}})"
     )

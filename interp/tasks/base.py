@@ -151,12 +151,9 @@ def require_string(path: Path, line_no: int, obj: dict[str, Any], key: str) -> s
     return value
 
 
-def check_prompt_answer(path: Path, line_no: int, prompt: str, answer: str) -> None:
-    """Catch the usual slip: the separating space at the end of the prompt instead of in the answer."""
-    if prompt != prompt.rstrip():
-        raise UsageError(
-            f"{path}:{line_no}: prompt ends with whitespace; end it at the last word and put the space"
-            f" in the answer (e.g. \"answer\": \" Spain\")"
-        )
+def check_prompt_answer(path: Path, line_no: int, prompt: str, answer: str) -> bool:
+    """False for the usual slip, the separating space at the end of the prompt or missing from the
+    answer (the caller warns once per file: some users mean it); UsageError for an empty answer."""
     if not answer.strip():
         raise UsageError(f"{path}:{line_no}: \"answer\" is only whitespace; give the continuation, e.g. \" Spain\"")
+    return prompt == prompt.rstrip() and answer[0].isspace()

@@ -6,7 +6,8 @@
 Blank lines are ignored. A malformed line is a UsageError naming the file and its 1-based
 line number. Every line is kept: answers and distractors of any length (up to
 ``MAX_ANSWER_TOKENS``) are scored token by token. Answers that do not start with a space (or
-prompts that end in one) get one warning line: usually the space belongs in the answer.
+prompts that end in one) get one warning line naming how many and the first line: usually the
+space belongs in the answer.
 
 A relative FILE is read from the working directory, or else from ``prompts/`` (so
 ``prompts:examples/capitals.jsonl`` finds the shipped example).
@@ -19,12 +20,12 @@ from pathlib import Path
 
 from interp.errors import UsageError
 from interp.paths import prompts_dir
+from interp.tasks import PREFIX
 from interp.tasks.base import PromptSet, check_n, check_prompt_answer, read_jsonl_objects, require_string, sample_rows
 from interp.models.tokens import PromptTokenizer
 
 log = logging.getLogger(__name__)
 
-PREFIX = "prompts:"
 KEYS = ("prompt", "answer", "distractors")
 
 
@@ -61,8 +62,7 @@ def build_custom(file: str, tokenizer: PromptTokenizer, *, n: int | None = None,
             raise UsageError(f"{path}:{line_no}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(KEYS)}")
         prompt = require_string(path, line_no, obj, "prompt")
         answer = require_string(path, line_no, obj, "answer")
-        check_prompt_answer(path, line_no, prompt, answer)
-        if not answer[0].isspace():
+        if not check_prompt_answer(path, line_no, prompt, answer):
             no_space.append(line_no)
         answer_tokens = tuple(tokenizer.encode_answer(answer, where=f"{path}:{line_no}"))
         distractors = tuple(
@@ -71,8 +71,8 @@ def build_custom(file: str, tokenizer: PromptTokenizer, *, n: int | None = None,
         kept.append((line_no, prompt, answer, answer_tokens, distractors))
     if no_space:
         log.warning(
-            "%s: %d answer(s) do not start with a space (first on line %d); the answer is the exact continuation, "
-            "usually \" Spain\" rather than \"Spain\"", path, len(no_space), no_space[0],
+            "%s: %d line(s) have an answer that does not start with a space or a prompt that ends in one (first: line %d); "
+            "the answer is the exact continuation, usually \" Spain\" after \"...located in\"", path, len(no_space), no_space[0],
         )
     if n is not None and n > len(kept):
         log.info("%s: %d prompts asked for, the file has %d; using all of them", path, n, len(kept))

@@ -33,7 +33,8 @@ def load_facts(path: Path | None = None) -> list[dict[str, str]]:
     facts = []
     for line_no, obj in read_jsonl_objects(path):
         fact = {key: require_string(path, line_no, obj, key) for key in FIELDS}
-        check_prompt_answer(path, line_no, fact["prompt"], fact["answer"])
+        if not check_prompt_answer(path, line_no, fact["prompt"], fact["answer"]):
+            raise UsageError(f"{path}:{line_no}: the prompt must end at its last word and the answer start with a space (\" Spain\")")
         facts.append(fact)
     return facts
 

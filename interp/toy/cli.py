@@ -13,16 +13,14 @@ from typing import Optional
 
 import typer
 
-from interp.errors import UsageError
-from interp.edits.apply import apply_edits, check_edits
-from interp.edits.spec import edits_label, parse_edits
-from interp.io import write_json
 from interp.edits.cli import EditOpt, LaserOpt, edits_from_options
-from interp.models.loading import load_model, resolve_device
-from interp.models.spec import ModelSpec
-from interp.toy.configs import PRESETS, TASKS, preset, with_overrides
-from interp.toy.evaluate import evaluate
-from interp.toy.train import train as train_run
+from interp.edits.spec import edits_label, parse_edits
+from interp.errors import UsageError
+
+# The commands import torch-heavy modules (models, training, evaluation) inside their bodies,
+# so that `interp --help` answers at once.
+PRESETS = ("chen", "birth")  # interp.toy.configs.PRESETS (tested equal)
+TASKS = ("noisy-recall", "trigger-bigram")  # interp.toy.configs.TASKS (tested equal)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +51,11 @@ def train(
     set_: list[str] = typer.Option([], "--set", help="override a config field, e.g. --set model.d_model=64 (repeatable)"),
 ) -> None:
     """Train a toy transformer and write checkpoints at log-spaced steps."""
+    from interp.io import output_dir
+    from interp.models.loading import resolve_device
+    from interp.toy.configs import preset, with_overrides
+    from interp.toy.train import train as train_run
+
     cfg = preset(config, task, n_layers=layers, steps=steps, noise=noise, seed=seed)
     overrides: dict[str, object] = dict(_parse_sets(set_))
     if eval_every is not None:
@@ -62,6 +65,7 @@ def train(
     dev = resolve_device(device)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out} exists and is not an empty folder; choose a new --out")
+    output_dir(out)  # writable, before any training
     result = train_run(cfg, out, device=dev)
     typer.echo(json.dumps({k: result.history[-1][k] for k in ("step", "icl_acc", "p_noise", "p_correct")}))
 
@@ -79,6 +83,12 @@ def eval_(
     device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
 ) -> None:
     """Evaluate a checkpoint on fresh test data (with edits, if given); print and write eval*.json in the run."""
+    from interp.edits.apply import apply_edits, check_edits
+    from interp.io import output_dir, write_json
+    from interp.models.loading import load_model
+    from interp.models.spec import ModelSpec
+    from interp.toy.evaluate import evaluate
+
     edits = edits_from_options(laser, edit)
     if drop_mlp_layer is not None:
         edits = parse_edits([*(e.label for e in edits), f"{drop_mlp_layer}:mlp_out:zero"])
@@ -87,6 +97,7 @@ def eval_(
     spec = ModelSpec.parse(str(path), step)
     if spec.source != "toy":
         raise UsageError(f"{path} is not a toy run or toy checkpoint folder; train one with `interp toy train`")
+    output_dir(path)  # the result is written into the folder given: check it before the work
     model = load_model(spec, device=device)
     check_edits(model, edits)
     with apply_edits(model, edits) as report:

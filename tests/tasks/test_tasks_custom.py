@@ -58,7 +58,6 @@ def test_subset_and_example_file(prompt_tokenizer):
         ('{"prompt": "Madrid is located in", "answer": 3}', '"answer" must be a string'),
         ('{"prompt": 7, "answer": " Spain"}', '"prompt" must be a string'),
         ('{"prompt": "Madrid is located in", "answer": ""}', '"answer" is empty'),
-        ('{"prompt": "Madrid is located in ", "answer": "Spain"}', "prompt ends with whitespace"),
         ('{"prompt": "Madrid is located in", "answer": " Spain", "distractors": " the"}', '"distractors" must be a list'),
         ('{"prompt": "Madrid is located in", "answers": " Spain"}', "unknown key"),
     ],
@@ -95,7 +94,16 @@ def test_answer_without_leading_space_warns_once(prompt_tokenizer, tmp_path, cap
         got = build_task(f"prompts:{path}", prompt_tokenizer)
     assert len(got) == 2
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert len(warnings) == 1 and "2 answer(s) do not start with a space (first on line 1)" in warnings[0]
+    assert len(warnings) == 1 and "2 line(s) have an answer that does not start with a space" in warnings[0]
+    assert "(first: line 1)" in warnings[0]
+
+
+def test_prompt_ending_in_a_space_warns_and_goes_on(prompt_tokenizer, tmp_path, caplog):
+    path = _write(tmp_path, ['{"prompt": "Rome is in", "answer": " Italy"}', '{"prompt": "Madrid is located in ", "answer": "Spain"}'])
+    with caplog.at_level("WARNING"):
+        got = build_task(f"prompts:{path}", prompt_tokenizer)
+    assert got.prompts[1] == "Madrid is located in " and got.answers[1] == "Spain"
+    assert any("1 line(s)" in r.getMessage() and "line 2" in r.getMessage() for r in caplog.records)
 
 
 def test_unknown_task(prompt_tokenizer):

@@ -1,0 +1,84 @@
+"""Output folders: checked before any work, one writer at a time, temp files of live writers kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from cli_helpers import assert_one_line_error, run
+
+from interp.errors import UsageError
+from interp.io import output_dir, output_lock, remove_stale_temp, temp_path
+
+
+@pytest.fixture(scope="module")
+def gpt2_dir(tiny_model_dirs):
+    return str(tiny_model_dirs["gpt2"])
+
+
+@pytest.mark.parametrize("command", [
+    ["eval", "--task", "factual", "--n", "2"],
+    ["laser-sweep", "--task", "factual", "--n", "4", "--layers", "1", "--rhos", "0.5"],
+])
+def test_out_naming_a_file_is_one_line_before_loading(command, gpt2_dir, tmp_path, monkeypatch):
+    def no_load(*args, **kwargs):
+        raise AssertionError("the model was loaded before the output folder was checked")
+
+    for module in ("interp.scoring.run", "interp.laser.run"):  # where the commands look the loader up
+        monkeypatch.setattr(f"{module}.load_model", no_load)
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    result = run(*command, "--model", gpt2_dir, "--out", str(target), "--device", "cpu")
+    assert_one_line_error(result, "is an existing file")
+
+
+def test_unwritable_out_is_one_line(gpt2_dir, tmp_path):
+    parent = tmp_path / "file"
+    parent.write_text("x")
+    result = run("eval", "--task", "factual", "--n", "2", "--model", gpt2_dir, "--out", str(parent / "sub"), "--device", "cpu")
+    assert_one_line_error(result, "cannot write to")
+    result = run("tiny", str(parent / "sub"))
+    assert_one_line_error(result, "cannot write to")
+
+
+def test_one_writer_per_folder(tmp_path, gpt2_dir):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from interp.io import output_lock; from pathlib import Path\n"
+         "with output_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(UsageError, match=f"another interp process \\(PID {holder.pid}\\)"):
+            with output_lock(tmp_path):
+                pass
+        result = run("eval", "--task", "factual", "--n", "2", "--model", gpt2_dir, "--out", str(tmp_path), "--device", "cpu")
+        assert_one_line_error(result, "being written by another interp process", str(holder.pid))
+    finally:
+        holder.kill()
+        holder.wait()
+    with output_lock(tmp_path):  # released when its holder died
+        pass
+
+
+def test_stale_temp_files_only(tmp_path):
+    mine = temp_path(tmp_path / "results.parquet")
+    mine.write_text("live")
+    dead = tmp_path / ".summary.json.999999999.tmp.json"
+    dead.write_text("stale")
+    legacy = tmp_path / ".results.parquet.tmp"
+    legacy.write_text("stale")
+    removed = remove_stale_temp(tmp_path)
+    assert mine.exists() and not dead.exists() and not legacy.exists()
+    assert set(removed) == {dead, legacy}
+    assert str(os.getpid()) in mine.name
+
+
+def test_output_dir_creates_and_checks(tmp_path):
+    made = output_dir(tmp_path / "a" / "b")
+    assert made.is_dir() and not list(made.iterdir())
+    time.sleep(0)  # nothing left behind by the write check
