@@ -138,10 +138,19 @@ def _quiet_weight_loading() -> Iterator[None]:
 
 
 def _boot(name_or_path: str, device: torch.device, dtype: torch.dtype, revision: str | None) -> TransformerBridge:
+    local = Path(name_or_path).is_dir()
     try:
         with _quiet_weight_loading():
             return TransformerBridge.boot_transformers(name_or_path, device=device, dtype=dtype, revision=revision)
-    except (OSError, ValueError, KeyError) as err:
+    except Exception as err:  # noqa: BLE001 - any failure to read a local folder's files is the user's to fix
+        if not local and not isinstance(err, (OSError, ValueError, KeyError)):
+            raise
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if local:
+            raise UsageError(
+                f"could not load the model folder {name_or_path} ({type(err).__name__}: {first[:160]}); "
+                f"its weights or config may be truncated or corrupt: restore or re-download that folder"
+            ) from None
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         where = f" at revision {revision}" if revision else ""
         raise UsageError(

@@ -82,3 +82,33 @@ def test_output_dir_creates_and_checks(tmp_path):
     made = output_dir(tmp_path / "a" / "b")
     assert made.is_dir() and not list(made.iterdir())
     time.sleep(0)  # nothing left behind by the write check
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty"])
+def test_corrupt_weights_of_a_local_folder_are_one_line(tiny_model_dirs, tmp_path, damage):
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dirs["gpt2"], folder)
+    weights = next(folder.glob("*.safetensors"))
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 3] if damage == "truncate" else b"")
+    result = run("eval", "--task", "factual", "--n", "2", "--model", str(folder), "--out", str(tmp_path / "out"), "--device", "cpu")
+    assert_one_line_error(result, f"could not load the model folder {folder}", "corrupt")
+
+
+def test_corrupt_toy_weights_are_one_line_naming_the_file(tmp_path):
+    from interp.toy.checkpoint import save_checkpoint, write_run_config
+    from interp.toy.configs import preset, with_overrides
+    from interp.toy.model import ToyTransformer
+
+    cfg = with_overrides(preset("chen", steps=2), {"model.d_model": 16, "model.d_mlp": 16, "model.n_ctx": 16, "data.seq_len": 16})
+    write_run_config(tmp_path / "run", cfg)
+    for step in (0, 2):
+        save_checkpoint(tmp_path / "run", step, ToyTransformer(cfg.model), cfg)
+    (tmp_path / "run" / "step2" / "model.safetensors").write_bytes(b"garbage")
+    result = run("toy", "eval", str(tmp_path / "run"), "--n-sequences", "4", "--device", "cpu")
+    assert_one_line_error(result, "step2/model.safetensors is unreadable")
+    (tmp_path / "run" / "step2" / "config.json").write_text("{not json")
+    result = run("toy", "eval", str(tmp_path / "run"), "--n-sequences", "4", "--device", "cpu")
+    assert_one_line_error(result, "step2/config.json is not readable JSON")  # never silently an earlier step
