@@ -43,6 +43,20 @@ class WeightRef:
 
 
 @dataclass(frozen=True)
+class NormRef:
+    """One LayerNorm / RMSNorm: its module path and how its affine weight is applied.
+
+    ``path`` is relative to a block (or, for ``ArchSpec.final_norm``, to the raw model);
+    its ``.weight`` (and ``.bias`` for LayerNorm) are the parameters. ``weight_offset`` is
+    1.0 where the module multiplies by ``1 + weight`` (Gemma's RMSNorm), else 0.0.
+    """
+
+    path: str
+    rms: bool = False
+    weight_offset: float = 0.0
+
+
+@dataclass(frozen=True)
 class ArchSpec:
     """What ``interp`` needs to know about one architecture family."""
 
@@ -51,6 +65,14 @@ class ArchSpec:
     blocks_path: str  # the ModuleList of blocks in the raw HF model
     prepend_bos: bool  # default BOS policy (embedded models may override)
     matrices: dict[str, WeightRef] = field(default_factory=dict)
+    # For norm-based attribution (interp.attribution): the block's norms by role
+    # (ln1: before attention, ln2: before the MLP, ln1_post / ln2_post: Gemma's norms on
+    # the attention / MLP output), the final norm, the MLP's activation module, and the
+    # HF config flag that makes attention and MLP read the same input (GPT-NeoX).
+    norms: dict[str, NormRef] = field(default_factory=dict)
+    final_norm: NormRef | None = None
+    mlp_act: str = ""
+    parallel_flag: str | None = None
 
     @property
     def matrix_names(self) -> tuple[str, ...]:
@@ -84,6 +106,9 @@ ARCHITECTURES: dict[str, ArchSpec] = {
             **_qkv("attn.c_attn.weight", "in_out", "concat"),
             "attn_o": WeightRef("attn.c_proj.weight", layout="in_out"),
         },
+        norms={"ln1": NormRef("ln_1"), "ln2": NormRef("ln_2")},
+        final_norm=NormRef("transformer.ln_f"),
+        mlp_act="mlp.act",
     ),
     "gpt_neox": ArchSpec(
         model_type="gpt_neox",
@@ -101,6 +126,10 @@ ARCHITECTURES: dict[str, ArchSpec] = {
             "attn_v": WeightRef("attention.v.weight"),
             "attn_o": WeightRef("attention.dense.weight"),
         },
+        norms={"ln1": NormRef("input_layernorm"), "ln2": NormRef("post_attention_layernorm")},
+        final_norm=NormRef("gpt_neox.final_layer_norm"),
+        mlp_act="mlp.act",
+        parallel_flag="use_parallel_residual",
     ),
     "llama": ArchSpec(
         model_type="llama",
@@ -116,6 +145,9 @@ ARCHITECTURES: dict[str, ArchSpec] = {
             "attn_v": WeightRef("self_attn.v_proj.weight"),
             "attn_o": WeightRef("self_attn.o_proj.weight"),
         },
+        norms={"ln1": NormRef("input_layernorm", rms=True), "ln2": NormRef("post_attention_layernorm", rms=True)},
+        final_norm=NormRef("model.norm", rms=True),
+        mlp_act="mlp.act_fn",
     ),
     "gemma3_text": ArchSpec(
         model_type="gemma3_text",
@@ -131,6 +163,14 @@ ARCHITECTURES: dict[str, ArchSpec] = {
             "attn_v": WeightRef("self_attn.v_proj.weight"),
             "attn_o": WeightRef("self_attn.o_proj.weight"),
         },
+        norms={
+            "ln1": NormRef("input_layernorm", rms=True, weight_offset=1.0),
+            "ln1_post": NormRef("post_attention_layernorm", rms=True, weight_offset=1.0),
+            "ln2": NormRef("pre_feedforward_layernorm", rms=True, weight_offset=1.0),
+            "ln2_post": NormRef("post_feedforward_layernorm", rms=True, weight_offset=1.0),
+        },
+        final_norm=NormRef("model.norm", rms=True, weight_offset=1.0),
+        mlp_act="mlp.act_fn",
     ),
 }
 
