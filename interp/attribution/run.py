@@ -219,7 +219,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"  {'scope':12s}" + "".join(f"{c:>16s}" for c in CATEGORIES))
     for scope, cats in across["amplification_mean_log2_ratio"].items():
         lines.append(f"  {scope:12s}" + "".join(f"{_fmt(cats[c]):>16s}" for c in CATEGORIES))
-    lines.append(f"ATBFF share outside the diagonal (mean over layers): {_fmt(across['ff_offdiag_share'])}")
+    lines.append("share of each row outside the diagonal (mean over layers): "
+                 + ", ".join(f"{sc} {v:.3f}" for sc, v in across["offdiag_share"].items() if v is not None))
     return "\n".join(lines)
 
 

@@ -18,6 +18,8 @@ A map ``N`` (output i, input j <= i) is turned into *shares* by dividing each ro
 
   Shares include the diagonal, so absolute values move with how much the scope keeps of
   each token itself; compare categories with each other within a scope.
+* Off-diagonal share of a scope: mean over rows ``i >= 1`` of the share outside the diagonal
+  (how much of position i's vector comes from other tokens; ATBFF's is 0 for GPT-NeoX).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 from scipy.stats import spearmanr
 from transformers import PreTrainedTokenizerBase
 
-from interp.attribution.layout import AMPLIFIED_SCOPES, SCOPE_PAIRS
+from interp.attribution.layout import AMPLIFIED_SCOPES, SCOPE_PAIRS, SCOPES
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +133,7 @@ class LayerScores:
     spearman: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     amplification: dict[tuple[str, str], list[np.ndarray]] = field(default_factory=lambda: defaultdict(list))
     prompts_with: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
-    ff_offdiag: list[float] = field(default_factory=list)
+    offdiag: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
 
 class ScoreBook:
@@ -156,7 +158,8 @@ class ScoreBook:
                 if len(values):
                     book.amplification[(scope, cat)].append(values)
                     book.prompts_with[(scope, cat)] += 1
-        book.ff_offdiag.append(offdiag_share(maps["ATBFF"]))
+        for scope in SCOPES:
+            book.offdiag[scope].append(offdiag_share(maps[scope]))
 
     def layer_summary(self, layer: int) -> dict:
         book = self.layers[layer]
@@ -171,6 +174,7 @@ class ScoreBook:
                 v = np.concatenate(chunks) if chunks else np.zeros(0)
                 amp[scope][cat] = {
                     "mean_log2_ratio": float(v.mean()) if len(v) else None,
+                    "std_log2_ratio": float(v.std()) if len(v) else None,
                     "median_ratio": float(2.0 ** np.median(v)) if len(v) else None,
                     "n_pairs": int(len(v)),
                     "n_prompts": int(book.prompts_with.get((scope, cat), 0)),
@@ -179,7 +183,8 @@ class ScoreBook:
             "completeness": errors,
             "spearman": {pair: _stats(v) for pair, v in book.spearman.items()},
             "amplification": amp,
-            "ff_offdiag_share": _stats(book.ff_offdiag),
+            "ff_offdiag_share": _stats(book.offdiag["ATBFF"]),
+            "offdiag_share": {scope: _stats(v) for scope, v in book.offdiag.items()},
         }
 
     def summary(self) -> dict:
@@ -210,4 +215,5 @@ def _across(per_layer: dict) -> dict:
             for scope in AMPLIFIED_SCOPES
         },
         "ff_offdiag_share": _mean([s["ff_offdiag_share"]["mean"] for s in layers]),
+        "offdiag_share": {sc: _mean([s["offdiag_share"][sc]["mean"] for s in layers]) for sc in layers[0]["offdiag_share"]},
     }

@@ -62,6 +62,8 @@ def test_cli_writes_what_it_promises(gpt2_dir, tmp_path, prompts):
         assert set(s["completeness"]) == {"attn", "res1", "ln2", "ff", "res2", "ln_next"}
         assert all(e["n"] == 3 for e in s["completeness"].values())
         assert set(s["spearman"]) == set(summary["scope_pairs"])
+        assert set(s["offdiag_share"]) == set(summary["scopes"])
+        assert all(0 <= v["mean"] <= 1 and v["n"] == 3 for v in s["offdiag_share"].values())
         assert all(-1 <= v["mean"] <= 1 and v["n"] == 3 for v in s["spearman"].values())
         for scope in ("ATBFF", "ATBFFRES", "ATBFFRESLN"):
             assert set(s["amplification"][scope]) == set(CATEGORIES)

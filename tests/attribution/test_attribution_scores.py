@@ -80,3 +80,5 @@ def test_score_book_counts_pairs_and_prompts():
         assert counts == {c: 2 * int((cats == k).sum()) for k, c in enumerate(CATEGORIES)}
         assert layer["amplification"][scope]["same_word"]["n_prompts"] == 2
     assert layer["spearman"]["ATB->ATBFF"]["n"] == 2
+    assert layer["offdiag_share"]["ATBFF"] == layer["ff_offdiag_share"] and layer["ff_offdiag_share"]["n"] == 2
+    assert layer["amplification"]["ATBFF"]["other"]["std_log2_ratio"] >= 0
