@@ -105,10 +105,8 @@ def head_parts(pattern: Float[Tensor, "batch heads out src"], f: Float[Tensor, "
     return pattern.unsqueeze(-1) * f.permute(0, 2, 1, 3).unsqueeze(2)
 
 
-def ff_parts(p: Parts, w: LayerWeights, gated: bool, ig_steps: int) -> tuple[Parts, Tensor]:
-    """The MLP applied to parts: linear maps exactly, the activation by IG.
-
-    Returns the output parts and the activation the parts add up to (for the IG error)."""
+def ff_parts(p: Parts, w: LayerWeights, gated: bool, ig_steps: int) -> Parts:
+    """The MLP applied to parts: linear maps exactly, the activation by IG."""
     up = p.linear(w.W_in, w.b_in)
     if gated:
         assert w.W_gate is not None
@@ -118,8 +116,7 @@ def ff_parts(p: Parts, w: LayerWeights, gated: bool, ig_steps: int) -> tuple[Par
     else:
         act_parts, act_bias = ig_parts(w.act, up.parts, up.bias, ig_steps)
     del up
-    act = Parts(act_parts, act_bias)
-    return act.linear(w.W_out, w.b_out), act.total()
+    return Parts(act_parts, act_bias).linear(w.W_out, w.b_out)
 
 
 def relative_error(parts: Parts, actual: Float[Tensor, "batch pos d"]) -> Float[Tensor, "batch pos"]:
@@ -170,7 +167,7 @@ def attribute_layer(
     maps["ATB"] = atb.norms()
     errors["ln2"] = relative_error(ff_in, cache[f"{b}.ln2.hook_out"])
 
-    ff, _ = ff_parts(ff_in, weights, layout.gated, ig_steps)
+    ff = ff_parts(ff_in, weights, layout.gated, ig_steps)
     del ff_in
     errors["ff"] = relative_error(ff, cache[f"{b}.mlp.hook_out"])
     if layout.post_norms:
