@@ -23,15 +23,20 @@ import pandas as pd
 
 from interp.edits.spec import Edit, parse_edits
 from interp.errors import UsageError
-from interp.models.loading import HookedModel
+from interp.laser.grid import LayerSpec
+from interp.laser.run import LaserSweep, run_laser_sweep
+from interp.models.loading import HookedModel, load_model
+from interp.models.spec import ModelSpec
 from interp.models.tokens import PromptTokenizer
+from interp.scoring.edited import evaluate_edited
+from interp.scoring.evaluate import evaluate as _evaluate
+from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
+from interp.tasks import build_task as _build
 from interp.tasks.base import PromptSet
 
 
 def build_task(name: str, model: HookedModel | PromptTokenizer, *, n: int | None = None, seed: int = 0) -> PromptSet:
     """The prompt set of task ``name`` (``ioi``, ``factual``, ``prompts:FILE``) tokenised for ``model``."""
-    from interp.tasks import build_task as _build
-
     tokenizer = model.tokenizer if isinstance(model, HookedModel) else model
     if not isinstance(tokenizer, PromptTokenizer):
         raise UsageError(f"build_task needs a loaded text model (interp.load_model(...)), got {type(model).__name__}")
@@ -53,9 +58,6 @@ def evaluate(
     With ``edits`` the rows are the edited model's, with each prompt's unedited values beside them
     (``baseline_p_answer``, ...); the model is restored afterwards.
     """
-    from interp.scoring.edited import evaluate_edited
-    from interp.scoring.evaluate import evaluate as _evaluate
-
     if not isinstance(model, HookedModel):
         raise UsageError(f"evaluate needs a loaded model (interp.load_model(...)), got {type(model).__name__}")
     prompt_set = task if isinstance(task, PromptSet) else build_task(task, model, n=n, seed=seed)
@@ -71,11 +73,6 @@ def laser_sweep(model: HookedModel | str, task: str, *, out: str, layers: str = 
     ``options`` are the :class:`~interp.laser.run.LaserSweep` fields (``matrices``, ``rhos``, ``n``,
     ``controls``, ...); the run folder ``out`` is written as by the command.
     """
-    from interp.laser.grid import LayerSpec
-    from interp.laser.run import LaserSweep, run_laser_sweep
-    from interp.models.loading import load_model
-    from interp.models.spec import ModelSpec
-
     loaded = model if isinstance(model, HookedModel) else load_model(ModelSpec.parse(model), device=options.get("device", "auto"))
     for key in ("matrices", "rhos", "kinds"):
         if key in options:
@@ -86,8 +83,5 @@ def laser_sweep(model: HookedModel | str, task: str, *, out: str, layers: str = 
 
 def checkpoint_sweep(model: str, *, steps: str, task: str, out: str, laser: Sequence[str | Edit] = (), **options: Any):
     """Run ``interp checkpoint-sweep`` (resumable) on the checkpoints of ``model``; returns its report."""
-    from interp.models.spec import ModelSpec
-    from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
-
     edits = tuple(e if isinstance(e, Edit) else Edit.parse(e) for e in laser)
     return run_sweep(SweepConfig(out=str(out), model=ModelSpec.parse(model), steps=steps, task=task, laser=edits, **options))

@@ -65,6 +65,9 @@ def _mount_subcommands() -> None:
     from interp.sweeps.cli import register as register_sweeps
 
     register_sweeps(app)
+    from interp.attribution.cli import register as register_attribution
+
+    register_attribution(app)
 
 
 _mount_subcommands()

@@ -1,5 +1,7 @@
 """The ``interp laser-sweep`` command (mounted on the main app by ``register``)."""
 
+# Commands import the torch-heavy library modules inside their bodies, so that `interp --help` answers at once.
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -251,7 +251,7 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
 
 
 def _run_laser_sweep(config: LaserSweep, out: Path, *, progress: bool, model: HookedModel | None) -> dict[str, Any]:
-    from interp.laser.plots import before_after, laser_heatmaps
+    from interp.laser.plots import before_after, laser_heatmaps  # plotting (matplotlib): only when figures are written
 
     t_start = time.perf_counter()
     model = model if model is not None else load_model(config.model, device=config.device)

@@ -1,5 +1,7 @@
 """``interp models`` and ``interp tiny``, and the model options every command shares; ``register(app)`` mounts them."""
 
+# Commands import the torch-heavy library modules inside their bodies, so that `interp --help` answers at once.
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -47,6 +47,20 @@ class WeightRef:
 
 
 @dataclass(frozen=True)
+class NormRef:
+    """One LayerNorm / RMSNorm: its module path and how its affine weight is applied.
+
+    ``path`` is relative to a block (or, for ``ArchSpec.final_norm``, to the raw model);
+    its ``.weight`` (and ``.bias`` for LayerNorm) are the parameters. ``weight_offset`` is
+    1.0 where the module multiplies by ``1 + weight`` (Gemma's RMSNorm), else 0.0.
+    """
+
+    path: str
+    rms: bool = False
+    weight_offset: float = 0.0
+
+
+@dataclass(frozen=True)
 class ArchSpec:
     """What ``interp`` needs to know about one architecture family."""
 
@@ -56,6 +70,14 @@ class ArchSpec:
     prepend_bos: bool  # default BOS policy (embedded models may override)
     matrices: dict[str, WeightRef] = field(default_factory=dict)
     root: str = "original_model"  # the raw model under the hooked module ("" for the toy models)
+    # For norm-based attribution (interp.attribution): the block's norms by role
+    # (ln1: before attention, ln2: before the MLP, ln1_post / ln2_post: Gemma's norms on
+    # the attention / MLP output), the final norm, the MLP's activation module, and the
+    # HF config flag that makes attention and MLP read the same input (GPT-NeoX).
+    norms: dict[str, NormRef] = field(default_factory=dict)
+    final_norm: NormRef | None = None
+    mlp_act: str = ""
+    parallel_flag: str | None = None
 
     @property
     def matrix_names(self) -> tuple[str, ...]:
@@ -77,7 +99,7 @@ def _qkv(path: str, layout: Layout, fused: Fused) -> dict[str, WeightRef]:
     }
 
 
-def _llama_like(model_type: str, family: str) -> ArchSpec:
+def _llama_like(model_type: str, family: str, *, norms: dict[str, NormRef], final_norm: NormRef) -> ArchSpec:
     """Llama-style blocks (``model.layers``, gated MLP, separate q/k/v/o projections): Llama, Gemma 3."""
     return ArchSpec(
         model_type=model_type,
@@ -93,6 +115,9 @@ def _llama_like(model_type: str, family: str) -> ArchSpec:
             "attn_v": WeightRef("self_attn.v_proj.weight"),
             "attn_o": WeightRef("self_attn.o_proj.weight"),
         },
+        norms=norms,
+        final_norm=final_norm,
+        mlp_act="mlp.act_fn",
     )
 
 
@@ -108,6 +133,9 @@ ARCHITECTURES: dict[str, ArchSpec] = {
             **_qkv("attn.c_attn.weight", "in_out", "concat"),
             "attn_o": WeightRef("attn.c_proj.weight", layout="in_out"),
         },
+        norms={"ln1": NormRef("ln_1"), "ln2": NormRef("ln_2")},
+        final_norm=NormRef("transformer.ln_f"),
+        mlp_act="mlp.act",
     ),
     "gpt_neox": ArchSpec(
         model_type="gpt_neox",
@@ -125,9 +153,26 @@ ARCHITECTURES: dict[str, ArchSpec] = {
             "attn_v": WeightRef("attention.v.weight"),
             "attn_o": WeightRef("attention.dense.weight"),
         },
+        norms={"ln1": NormRef("input_layernorm"), "ln2": NormRef("post_attention_layernorm")},
+        final_norm=NormRef("gpt_neox.final_layer_norm"),
+        mlp_act="mlp.act",
+        parallel_flag="use_parallel_residual",
     ),
-    "llama": _llama_like("llama", "Llama"),
-    "gemma3_text": _llama_like("gemma3_text", "Gemma 3"),
+    "llama": _llama_like(
+        "llama", "Llama",
+        norms={"ln1": NormRef("input_layernorm", rms=True), "ln2": NormRef("post_attention_layernorm", rms=True)},
+        final_norm=NormRef("model.norm", rms=True),
+    ),
+    "gemma3_text": _llama_like(
+        "gemma3_text", "Gemma 3",
+        norms={
+            "ln1": NormRef("input_layernorm", rms=True, weight_offset=1.0),
+            "ln1_post": NormRef("post_attention_layernorm", rms=True, weight_offset=1.0),
+            "ln2": NormRef("pre_feedforward_layernorm", rms=True, weight_offset=1.0),
+            "ln2_post": NormRef("post_feedforward_layernorm", rms=True, weight_offset=1.0),
+        },
+        final_norm=NormRef("model.norm", rms=True, weight_offset=1.0),
+    ),
     TOY_FAMILY: ArchSpec(
         model_type=TOY_FAMILY,
         family="interp toy transformer",

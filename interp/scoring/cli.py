@@ -1,5 +1,7 @@
 """``interp eval`` and ``interp predict``; ``register(app)`` mounts them on the main app."""
 
+# Commands import the torch-heavy library modules inside their bodies, so that `interp --help` answers at once.
+
 from __future__ import annotations
 
 from pathlib import Path

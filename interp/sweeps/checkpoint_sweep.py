@@ -140,7 +140,7 @@ def defining_arguments(config: SweepConfig, source: CheckpointSource, resolved: 
 def _plot(store: SweepStore, summary, arguments: dict[str, Any]) -> None:
     if summary.empty:
         return
-    from interp.sweeps.plots import ratio_plot, training_dynamics
+    from interp.sweeps.plots import ratio_plot, training_dynamics  # plotting (matplotlib): only when figures are written
 
     model = Path(arguments["model"]).name if arguments["model"].startswith("/") else arguments["model"]
     task = arguments["task"].split("/")[-1]

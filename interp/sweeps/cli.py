@@ -1,5 +1,7 @@
 """The ``interp checkpoint-sweep`` command; ``register(app)`` mounts it on the main typer app."""
 
+# Commands import the torch-heavy library modules inside their bodies, so that `interp --help` answers at once.
+
 from __future__ import annotations
 
 from pathlib import Path

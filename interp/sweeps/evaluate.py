@@ -22,7 +22,10 @@ from interp.edits.spec import Edit
 from interp.errors import UsageError, check_positive
 from interp.models.loading import HookedModel
 from interp.models.spec import ModelSpec
+from interp.scoring.evaluate import evaluate
 from interp.scoring.summary import summarize_groups
+from interp.tasks import build_task
+from interp.toy.evaluate import noisy_recall_table
 from interp.sweeps.sources import LoadedCheckpoint
 
 TOY_TASK = "noisy-recall"
@@ -74,17 +77,12 @@ def _with_keys(frame: pd.DataFrame, step: int, edit: str) -> pd.DataFrame:
 def task_scorer(model: HookedModel, options: TaskOptions) -> tuple[Callable[[], pd.DataFrame], dict[str, Any]]:
     """(a function scoring the task on ``model`` as it is now, facts about the prompt set)."""
     if options.task == TOY_TASK:
-        from interp.toy.evaluate import noisy_recall_table
-
         n = options.n or TOY_DEFAULT_N
 
         def score_toy() -> pd.DataFrame:
             return noisy_recall_table(model.bridge, model.run_config, n_sequences=n, seed=options.seed, device=model.device)
 
         return score_toy, {"n_skipped": 0, "skipped": {}}
-    from interp.scoring.evaluate import evaluate
-    from interp.tasks import build_task
-
     prompt_set = build_task(options.task, model.tokenizer, n=options.n, seed=options.seed, relations=options.relations)
 
     def score_prompts() -> pd.DataFrame:

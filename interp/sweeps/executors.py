@@ -69,7 +69,7 @@ def evaluate_step(job: StepJob, step: int, delete_after: bool = False) -> StepRe
 
 def _import_ray():
     try:
-        import ray
+        import ray  # optional: the ray extra, only for --executor ray
     except ImportError:
         raise UsageError("--executor ray needs Ray: pip install 'interp[ray]'") from None
     return ray

@@ -27,6 +27,7 @@ import torch
 
 from interp.errors import UsageError
 from interp.models.checkpoints import is_pythia
+from interp.models.loading import load_model
 from interp.models.spec import ModelSpec, available_steps
 from interp.sweeps.fingerprint import model_fingerprint
 
@@ -126,14 +127,12 @@ class CheckpointSource:
 
     @property
     def description(self) -> str:
-        return f"toy run {self.spec.name}" if self.spec.is_toy else self.spec.name
+        return self.spec.display
 
     def steps(self) -> list[int]:
         return available_steps(self.spec)
 
     def load(self, step: int, device: str, dtype: str) -> LoadedCheckpoint:
-        from interp.models.loading import load_model
-
         spec = self.spec.at_step(step)
         delays = self.retry_delays_s if spec.source == "hub" and not _offline() else ()
         start = time.perf_counter()

@@ -32,6 +32,7 @@ def build_task(
     random ``n`` of their prompts when they have more, else all of them. ``relations``
     (``--relations located_in,...``) keeps only those relations of the factual task.
     """
+    # the task modules import the tokenizer stack (heavy): here, so that importing interp.tasks stays light
     from interp.tasks.custom import build_custom
     from interp.tasks.factual import build_factual
     from interp.tasks.ioi import build_ioi

@@ -1,0 +1,229 @@
+"""``interp attribution``: maps at every scope for prompts and layers, scores, figures.
+
+    DIR/config.json             the :class:`AttributionRun` config
+    DIR/maps.npz                per prompt p, layer L, scope S: ``pPPPP/LLL/S`` the (T, T) map
+                                (output i, input j; zero above the diagonal), ``pPPPP/LLL/S/heads``
+                                (heads, T, T) for ATTN-W and ATTN-N; ``pPPPP/ids``, ``pPPPP/tokens``,
+                                ``pPPPP/words`` (word index per token, -1 for none)
+    DIR/summary.json            per layer: completeness errors per component, Spearman between
+                                scopes, FF amplification by pair category (with counts)
+    DIR/layer{L}_{scope}.png    heatmaps of the first prompt, one per layer and scope
+    DIR/summary.png             Spearman and amplification by layer
+    DIR/maps.html               circuitsvis view of the first prompt: every (layer, scope) as a "head"
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from interp.attribution.attribute import attribute_batch
+from interp.attribution.layout import (
+    AMPLIFIED_SCOPES,
+    HEAD_SCOPES,
+    SCOPE_PAIRS,
+    SCOPES,
+    BlockLayout,
+    check_supported,
+    layer_weights,
+)
+from interp.attribution.scores import CATEGORIES, ScoreBook, pair_categories, word_ids
+from interp.errors import UsageError
+from interp.io import read_json, write_json
+from interp.laser.grid import parse_layers
+from interp.models.embedded import DEFAULT_MODEL
+from interp.models.loading import HookedModel, ModelSpec, load_model
+from interp.scoring.forward import make_batches
+
+log = logging.getLogger(__name__)
+
+
+def read_prompts_file(path: str | Path) -> list[str]:
+    """One prompt per non-blank line."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise UsageError(f"--prompts {path} does not exist; give a text file with one prompt per line")
+    prompts = [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not prompts:
+        raise UsageError(f"--prompts {path} holds no prompt; give a text file with one prompt per line")
+    return prompts
+
+
+@dataclass(frozen=True)
+class AttributionRun:
+    """Everything that defines one attribution run (written to ``config.json``)."""
+
+    out: str
+    model: str = DEFAULT_MODEL
+    prompt: str | None = None
+    prompts_file: str | None = None
+    layers: str = "all"
+    ig_steps: int = 32
+    batch_size: int = 8
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if (self.prompt is None) == (self.prompts_file is None):
+            raise UsageError("give exactly one of --prompt TEXT or --prompts FILE")
+        if self.prompt is not None and not self.prompt.strip():
+            raise UsageError("--prompt is empty; give some text, e.g. --prompt 'The cat sat on the mat.'")
+        if self.prompts_file is not None:
+            read_prompts_file(self.prompts_file)
+        if self.ig_steps < 1:
+            raise UsageError(f"--ig-steps must be >= 1 (points on the integrated-gradients path), got {self.ig_steps}")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
+        spec = ModelSpec.parse(self.model)
+        if spec.source == "local":  # a folder's architecture is known before loading anything
+            config = Path(spec.name) / "config.json"
+            if config.is_file():
+                model_type = read_json(config).get("model_type")
+                if model_type is not None:
+                    check_supported(str(model_type))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "AttributionRun":
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def prompts(self) -> list[str]:
+        return [self.prompt.strip()] if self.prompt is not None else read_prompts_file(self.prompts_file)
+
+
+def _check_lengths(model: HookedModel, encoded: list[list[int]]) -> None:
+    n_ctx = int(model.bridge.cfg.n_ctx)
+    for k, ids in enumerate(encoded):
+        if len(ids) > n_ctx:
+            raise UsageError(
+                f"prompt {k} is {len(ids)} tokens, longer than the model's context of {n_ctx}; shorten or split it"
+            )
+        if len(ids) == 0:
+            raise UsageError(f"prompt {k} has no tokens; give some text")
+
+
+class _NpzStream:
+    """Arrays written one by one into an ``.npz`` (a zip of ``.npy``), renamed into place on close."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.zip = zipfile.ZipFile(self.tmp, "w", compression=zipfile.ZIP_DEFLATED)
+
+    def add(self, key: str, array: np.ndarray) -> None:
+        with self.zip.open(f"{key}.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
+
+    def close(self) -> None:
+        self.zip.close()
+        os.replace(self.tmp, self.path)
+
+
+@dataclass
+class FirstPrompt:
+    """The maps of the first prompt, kept for the heatmaps and the HTML view."""
+
+    tokens: list[str]
+    maps: dict[int, dict[str, np.ndarray]]
+
+
+def run_attribution(config: AttributionRun) -> dict[str, Any]:
+    """Run the decomposition over every prompt and layer; write the run folder; return summary.json's content."""
+    prompts = config.prompts()
+    model = load_model(config.model, device=config.device)
+    layout = BlockLayout.of(model)
+    layers = parse_layers(config.layers, model.n_layers)
+    encoded = [model.tokenizer.encode_prompt(p) for p in prompts]
+    _check_lengths(model, encoded)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", {**asdict(config), "model_display": model.spec.display})
+
+    weights = {layer: layer_weights(model, layer) for layer in layers}
+    words = [word_ids(model.tokenizer.tokenizer, p, ids) for p, ids in zip(prompts, encoded)]
+    book = ScoreBook(layers)
+    first: FirstPrompt | None = None
+    batches = make_batches(model, prompts, config.batch_size)
+    npz = _NpzStream(out / "maps.npz")
+    t0 = time.perf_counter()
+    try:
+        for k, ids in enumerate(encoded):
+            npz.add(f"p{k:04d}/ids", np.asarray(ids, dtype=np.int64))
+            npz.add(f"p{k:04d}/tokens", np.asarray([model.tokenizer.decode(t) for t in ids]))
+            npz.add(f"p{k:04d}/words", np.asarray([-1 if w is None else w for w in words[k]], dtype=np.int64))
+        for batch in tqdm(batches, desc="attribution", unit="batch", disable=len(batches) < 2):
+            lengths = batch.attention_mask.sum(1).tolist()
+            for layer, result in attribute_batch(model, batch, layers, config.ig_steps, layout=layout, weights=weights):
+                for row, (k, n) in enumerate(zip(batch.indices, lengths)):
+                    maps = {s: result.maps[s][row, :n, :n].float().cpu().numpy() for s in SCOPES}
+                    for s in SCOPES:
+                        npz.add(f"p{k:04d}/L{layer:02d}/{s}", maps[s])
+                    for s in HEAD_SCOPES:
+                        npz.add(f"p{k:04d}/L{layer:02d}/{s}/heads", result.head_maps[s][row, :, :n, :n].float().cpu().numpy())
+                    errors = {c: float(e[row, :n].max()) for c, e in result.errors.items()}
+                    book.add(layer, maps, pair_categories(words[k]), errors)
+                    if k == 0:
+                        if first is None:
+                            first = FirstPrompt([model.tokenizer.decode(t) for t in encoded[0]], {})
+                        first.maps[layer] = maps
+                del result
+    finally:
+        npz.close()
+    seconds = time.perf_counter() - t0
+    book.n_prompts = len(prompts)
+
+    scores = book.summary()
+    summary = {
+        "model": model.spec.display,
+        "architecture": layout.to_dict(),
+        "n_prompts": len(prompts),
+        "n_tokens": int(sum(len(e) for e in encoded)),
+        "layers": list(layers),
+        "ig_steps": config.ig_steps,
+        "scopes": list(SCOPES),
+        "scope_pairs": [f"{a}->{b}" for a, b in SCOPE_PAIRS],
+        "amplified_scopes": list(AMPLIFIED_SCOPES),
+        "categories": list(CATEGORIES),
+        "seconds": seconds,
+        **scores,
+    }
+    write_json(out / "summary.json", summary)
+
+    from interp.attribution.plots import write_figures  # matplotlib only when figures are drawn
+
+    assert first is not None
+    write_figures(out, summary, first.tokens, first.maps)
+    return summary
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The lines ``interp attribution`` prints."""
+    worst = summary["worst_completeness_error"]
+    across = summary["across_layers"]
+    lines = [
+        f"{summary['model']}: {summary['n_prompts']} prompts, {summary['n_tokens']} tokens, "
+        f"layers {summary['layers'][0]}..{summary['layers'][-1]} ({len(summary['layers'])}), IG steps {summary['ig_steps']}",
+        f"worst completeness error (relative): {worst['value']:.3g} (layer {worst['layer']}, {worst['component']})",
+        "Spearman between scopes (mean over layers of the mean over prompts):",
+    ]
+    for pair, value in across["spearman"].items():
+        lines.append(f"  {pair:24s} {_fmt(value)}")
+    lines.append("FF amplification: mean log2(share / share in ATB) of pairs j < i (mean over layers):")
+    lines.append(f"  {'scope':12s}" + "".join(f"{c:>16s}" for c in CATEGORIES))
+    for scope, cats in across["amplification_mean_log2_ratio"].items():
+        lines.append(f"  {scope:12s}" + "".join(f"{_fmt(cats[c]):>16s}" for c in CATEGORIES))
+    lines.append("share of each row outside the diagonal (mean over layers): "
+                 + ", ".join(f"{sc} {v:.3f}" for sc, v in across["offdiag_share"].items() if v is not None))
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.3f}"
+
