@@ -14,7 +14,9 @@ For each task it runs one resumable checkpoint sweep (``interp checkpoint-sweep`
                                     training_dynamics.png, ratio.png, warnings.json, sweep.json
 
 GPU with hub access (the defaults: pythia-1b, the log-spaced steps, the last layer's MLP input
-at rho 0.05; about 26 checkpoints of 2 GB each, deleted after use with --no-keep-cache):
+at rho 0.05; 27 checkpoints of 2 GB each, deleted after use with --no-keep-cache). For each task
+it prints both ratios at step 14000, where the paper reports them: ``ratio_of_means`` (mean
+P(answer) / mean P(" the")) and ``geo_mean_ratio`` (geometric mean of per-prompt ratios):
 
     python analyses/pythia_training_dynamics.py --no-keep-cache
 
@@ -37,6 +39,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from interp.errors import UsageError
@@ -44,6 +47,7 @@ from interp.models.checkpoints import local_steps
 from interp.paths import prompts_dir
 from interp.io import write_json
 from interp.sweeps.checkpoint_sweep import SweepConfig, SweepReport, run_sweep
+from interp.sweeps.steps import PAPER_RATIO_STEP
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = "EleutherAI/pythia-1b"
@@ -52,6 +56,8 @@ DEFAULT_MATRIX, DEFAULT_RHO = "mlp_in", 0.05
 #: Layers per Pythia size (the "-deduped" models have the same shapes).
 PYTHIA_LAYERS = {"14m": 6, "31m": 6, "70m": 6, "160m": 12, "410m": 24, "1b": 16, "1.4b": 24, "2.8b": 32, "6.9b": 32, "12b": 36}
 TASKS = ("ioi", "factual")
+# TODO(lead): once the factual task filters relations (`--relations`), build it as
+# task="factual" with relations ("located_in",) instead of the prompts:FILE written below.
 FACTUAL_RELATION = "located_in"
 
 
@@ -107,6 +113,27 @@ def crossover(summary: pd.DataFrame, edit: str) -> int | None:
     return None
 
 
+def ratios_at_step(results: pd.DataFrame, step: int) -> pd.DataFrame:
+    """Both ratios per edit at ``step``, from the per-prompt table (columns p_answer, p_the).
+
+    ``ratio_of_means`` = mean P(answer) / mean P(" the") (the paper's "average probability
+    ratio"); ``geo_mean_ratio`` = the geometric mean over prompts of P(answer) / P(" the").
+    """
+    # TODO(lead): use the shared summary
+    rows = results[results["step"] == step]
+    out = []
+    for edit, group in rows.groupby("edit", sort=False):
+        p_answer = group["p_answer"].to_numpy(dtype=np.float64)
+        p_the = group["p_the"].to_numpy(dtype=np.float64)
+        out.append({
+            "edit": edit,
+            "n_prompts": len(group),
+            "ratio_of_means": p_answer.mean() / p_the.mean(),
+            "geo_mean_ratio": float(np.exp(np.mean(np.log(p_answer) - np.log(p_the)))),
+        })
+    return pd.DataFrame(out, columns=["edit", "n_prompts", "ratio_of_means", "geo_mean_ratio"])
+
+
 def describe(task: str, folder: Path, report: SweepReport) -> None:
     summary = pd.read_parquet(folder / "summary.parquet")
     last = summary[summary["step"] == summary["step"].max()]
@@ -118,6 +145,16 @@ def describe(task: str, folder: Path, report: SweepReport) -> None:
             f"P(\" the\") {row['mean_p_the']:.4f}, ratio {row['ratio']:.3g}; "
             + (f"P(answer) > P(\" the\") from step {cross} on" if cross is not None else "P(answer) > P(\" the\") not for good")
         )
+    results = pd.read_parquet(folder / "results.parquet", columns=["step", "edit", "p_answer", "p_the"])
+    at = ratios_at_step(results, PAPER_RATIO_STEP)
+    if at.empty:
+        print(f"  step {PAPER_RATIO_STEP} (where the paper reports its ratios) is not in this sweep; use --steps log or paper")
+    for _, row in at.iterrows():
+        print(
+            f"  {row['edit']:>24}: at step {PAPER_RATIO_STEP} ratio_of_means {row['ratio_of_means']:.3g} "
+            f"(mean P(answer) / mean P(\" the\")), geo_mean_ratio {row['geo_mean_ratio']:.3g} "
+            f"(geometric mean of per-prompt P(answer) / P(\" the\")), {row['n_prompts']} prompts"
+        )
     if report.missing:
         print(f"  steps without results yet: {report.missing}")
     for message in report.duplicates:
@@ -127,7 +164,7 @@ def describe(task: str, folder: Path, report: SweepReport) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_MODEL, help="a Pythia hub name or a local folder of step*/ models")
-    parser.add_argument("--steps", default="log", help="all, log or a list (default: log)")
+    parser.add_argument("--steps", default="log", help="all, log (includes 14000), paper (Pythia 0..14000) or a list (default: log)")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated: ioi, factual")
     parser.add_argument("--laser", default="auto", help="auto (last layer mlp_in, rho 0.05), none, or L:M:RHO[,L:M:RHO]")
     parser.add_argument("--n", type=int, default=None, help="prompts per task (default: IOI 100, all located-in facts)")
@@ -149,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         edits = laser_edits(args.laser, args.model)
     except UsageError as err:
-        raise SystemExit(err.message) from None
+        raise SystemExit(str(err)) from None
     out = args.out or REPO_ROOT / "results" / "checkpoint_sweep" / Path(args.model).name
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", {**vars(args), "out": str(out), "tasks": tasks, "laser_edits": list(edits)})
@@ -164,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             report = run_sweep(config)
         except UsageError as err:
-            raise SystemExit(f"{task}: {err.message}") from None
+            raise SystemExit(f"{task}: {err}") from None
         describe(task, folder, report)
 
 
