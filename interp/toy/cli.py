@@ -17,7 +17,7 @@ import typer
 
 from interp.errors import UsageError
 from interp.toy.checkpoint import load_checkpoint, resolve
-from interp.toy.configs import PRESETS, TASKS, preset, with_overrides
+from interp.toy.configs import ARCHS, PRESETS, TASKS, preset, with_overrides
 from interp.toy.evaluate import evaluate
 from interp.toy.interventions import drop_mlp, parse_laser, truncate_mlp
 from interp.toy.train import train as train_run
@@ -51,6 +51,11 @@ def train(
     out: Path = typer.Option(..., "--out", help="run directory to create (config.json, metrics.jsonl, step*/)"),
     config: str = typer.Option("chen", "--config", help=f"named config: {', '.join(PRESETS)}"),
     layers: int = typer.Option(2, "--layers", help="1 or 2"),
+    arch: Optional[str] = typer.Option(
+        None, "--arch",
+        help=f"one of {', '.join(ARCHS)}: the papers' simplified model or an ordinary layer (LayerNorm, MLP, "
+        "every weight trained, AdamW); default: the config's (standard for birth --layers 1, else simplified)",
+    ),
     steps: Optional[int] = typer.Option(None, "--steps", help="training steps (default: the config's)"),
     noise: Optional[float] = typer.Option(None, "--noise", help="noise probability p in [0, 1) (noisy-recall)"),
     seed: int = typer.Option(0, "--seed"),
@@ -59,7 +64,7 @@ def train(
     set_: list[str] = typer.Option([], "--set", help="override a config field, e.g. --set model.d_model=64 (repeatable)"),
 ) -> None:
     """Train a toy transformer and write checkpoints at log-spaced steps."""
-    cfg = preset(config, task, n_layers=layers, steps=steps, noise=noise, seed=seed)
+    cfg = preset(config, task, n_layers=layers, steps=steps, noise=noise, seed=seed, arch=arch)
     overrides: dict[str, object] = dict(_parse_sets(set_))
     if eval_every is not None:
         overrides["eval_every"] = eval_every
