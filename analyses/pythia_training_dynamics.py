@@ -14,7 +14,9 @@ For each task it runs one resumable checkpoint sweep (``interp checkpoint-sweep`
                                     training_dynamics.png, ratio.png, warnings.json, sweep.json
 
 GPU with hub access (the defaults: pythia-1b, the log-spaced steps, the last layer's MLP input
-at rho 0.05; about 26 checkpoints of 2 GB each, deleted after use with --no-keep-cache):
+at rho 0.05; 27 checkpoints of 2 GB each, deleted after use with --no-keep-cache). For each task
+it prints both ratios at step 14000, where the paper reports them: ``ratio_of_means`` (mean
+P(answer) / mean P(" the")) and ``geo_mean_ratio`` (geometric mean of per-prompt ratios):
 
     python analyses/pythia_training_dynamics.py --no-keep-cache
 
@@ -47,6 +49,7 @@ from interp.models.spec import ModelSpec
 from interp.paths import prompts_dir
 from interp.io import write_json
 from interp.sweeps.checkpoint_sweep import SweepConfig, SweepReport, run_sweep
+from interp.sweeps.steps import PAPER_RATIO_STEP
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = "EleutherAI/pythia-1b"
@@ -55,6 +58,8 @@ DEFAULT_MATRIX, DEFAULT_RHO = "mlp_in", 0.05
 #: Layers per Pythia size (the "-deduped" models have the same shapes).
 PYTHIA_LAYERS = {"14m": 6, "31m": 6, "70m": 6, "160m": 12, "410m": 24, "1b": 16, "1.4b": 24, "2.8b": 32, "6.9b": 32, "12b": 36}
 TASKS = ("ioi", "factual")
+# TODO(lead): once the factual task filters relations (`--relations`), build it as
+# task="factual" with relations ("located_in",) instead of the prompts:FILE written below.
 FACTUAL_RELATION = "located_in"
 
 
@@ -121,6 +126,15 @@ def describe(task: str, folder: Path, report: SweepReport) -> None:
             f"P(\" the\") {row['mean_p_the']:.4f}, ratio of means {row['ratio_of_means']:.3g}, geometric mean ratio {row['geo_mean_ratio']:.3g}; "
             + (f"P(answer) > P(\" the\") from step {cross} on" if cross is not None else "P(answer) > P(\" the\") not for good")
         )
+    at = summary[summary["step"] == PAPER_RATIO_STEP]  # both ratios come from the one summary (interp.scoring.summary)
+    if at.empty:
+        print(f"  step {PAPER_RATIO_STEP} (where the paper reports its ratios) is not in this sweep; use --steps log or paper")
+    for _, row in at.iterrows():
+        print(
+            f"  {row['edit']:>24}: at step {PAPER_RATIO_STEP} ratio_of_means {row['ratio_of_means']:.3g} "
+            f"(mean P(answer) / mean P(\" the\")), geo_mean_ratio {row['geo_mean_ratio']:.3g} "
+            f"(geometric mean of per-prompt P(answer) / P(\" the\")), {row['n_prompts']} prompts"
+        )
     if report.missing:
         print(f"  steps without results yet: {report.missing}")
     for message in report.duplicates:
@@ -136,7 +150,7 @@ def fail(message: str) -> NoReturn:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_MODEL, help="a Pythia hub name or a local folder of step*/ models")
-    parser.add_argument("--steps", default="log", help="all, log or a list (default: log)")
+    parser.add_argument("--steps", default="log", help="all, log (includes 14000), paper (Pythia 0..14000) or a list (default: log)")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated: ioi, factual")
     parser.add_argument("--laser", default="auto", help="auto (last layer mlp_in, rho 0.05), none, or L:M:RHO[,L:M:RHO]")
     parser.add_argument("--n", type=int, default=None, help="prompts per task (default: IOI 100, all located-in facts)")

@@ -2,10 +2,14 @@
 
 Trains the ``chen`` config shrunk to fit a few CPU minutes, then measures on clean test data
 (p = 0) the full model and the model without its layer-2 MLP (``blocks.1``), plus low-rank
-truncations of that MLP. Writes to ``--out`` (default ``results/toy/noisy_recall``):
-``summary.json``, ``config.json``, ``metrics.jsonl`` (training curves), ``checkpoints.csv``
-(every log-spaced checkpoint with and without the layer-2 MLP) and ``noisy_recall.png``.
-Checkpoints go to a temporary folder that is deleted afterwards unless ``--keep-run DIR``.
+truncations of that MLP, and splits that MLP's ``W_in`` and ``W_out`` into singular directions,
+each with its contribution to the noise-token and correct-token logits at the readout
+positions (:mod:`interp.toy.directions`). Writes to ``--out`` (default
+``results/toy/noisy_recall``): ``summary.json``, ``config.json``, ``metrics.jsonl`` (training
+curves), ``checkpoints.csv`` (every log-spaced checkpoint with and without the layer-2 MLP),
+``directions.parquet`` (one row per matrix and direction), ``directions.md`` (the top
+directions and the sums) and ``noisy_recall.png``. Checkpoints go to a temporary folder that
+is deleted afterwards unless ``--keep-run DIR``.
 
     python analyses/toy_noisy_recall.py [--out DIR] [--steps N] [--device cpu|cuda]
 """
@@ -33,8 +37,9 @@ from interp.edits.spec import Edit  # noqa: E402
 from interp.edits.weights import resolve  # noqa: E402
 from interp.models.loading import load_model, wrap_toy  # noqa: E402
 from interp.toy.checkpoint import list_steps  # noqa: E402
-from interp.toy.configs import preset, with_overrides  # noqa: E402
-from interp.toy.evaluate import evaluate  # noqa: E402
+from interp.toy.configs import TRIGGER_OUTPUTS, preset, with_overrides  # noqa: E402
+from interp.toy.directions import direction_table, summarize_directions  # noqa: E402
+from interp.toy.evaluate import evaluate, make_test_batch  # noqa: E402
 from interp.edits.lowrank import rank_for  # noqa: E402
 from interp.toy.train import train  # noqa: E402
 
@@ -55,6 +60,7 @@ def build_config(args: argparse.Namespace):
             "optim.lr": args.lr,
             "eval_every": args.eval_every,
             "eval_sequences": 256,
+            **({"data.trigger_output": args.trigger_output} if args.trigger_output else {}),
         },
     )
 
@@ -69,6 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=0.03)
     parser.add_argument("--noise", type=float, default=0.5)
+    parser.add_argument("--trigger-output", choices=TRIGGER_OUTPUTS, default=None,
+                        help="data.trigger_output (default: the chen preset's, uniform)")
+    parser.add_argument("--top-directions", type=int, default=8, help="directions per matrix listed in directions.md")
     parser.add_argument("--eval-every", type=int, default=25)
     parser.add_argument("--test-sequences", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=0)
@@ -102,6 +111,18 @@ def main(argv: list[str] | None = None) -> None:
                 with apply_edits(hooked, [Edit(LAYER2, matrix, "lowrank", rho)]):
                     m = measure()
                 truncations.append({"matrix": matrix, "rho": rho, "rank": rank_for(rho, shape), **m})
+        # remove_top:k (W minus its rank-k truncation: the top k singular directions removed, the
+        # rest kept), LASER's complement, at k = 1, 2, 4 of each layer-2 matrix
+        removals = []
+        for matrix in ("mlp_in", "mlp_out"):
+            for k in (1, 2, 4):
+                with apply_edits(hooked, [Edit(LAYER2, matrix, "remove_top", k=k)]):
+                    removals.append({"matrix": matrix, "k": k, **measure()})
+
+        # per singular direction of the layer-2 MLP, on the same clean test batch as measure()
+        test_batch = make_test_batch(cfg, n_sequences=args.test_sequences, seed=777, noise=0.0, device=args.device)
+        directions = direction_table(model, test_batch, layer=LAYER2, noise_token=cfg.data.noise_token)
+        direction_sums = summarize_directions(directions, top=1)
 
         rows = []
         for step in list_steps(run_dir):
@@ -125,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
         "p_correct_no_mlp2": no_mlp2["p_correct"],
         "train_noise": cfg.data.noise,
         "truncate_mlp2": truncations,
+        "remove_top_mlp2": removals,
+        "directions_mlp2": direction_sums.to_dict(orient="records"),
+        "trigger_output": cfg.data.trigger_output,
         "test_sequences": args.test_sequences,
         "train_seconds": round(train_s, 1),
         "total_seconds": round(time.perf_counter() - t0, 1),
@@ -133,11 +157,15 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (args.out / "config.json").write_text(cfg.to_json() + "\n", encoding="utf-8")
     checkpoints.to_csv(args.out / "checkpoints.csv", index=False, float_format="%.5g")
+    directions.to_parquet(args.out / "directions.parquet", index=False)
+    (args.out / "directions.md").write_text(directions_markdown(directions, direction_sums, args.top_directions, cfg),
+                                            encoding="utf-8")
     metrics = pd.read_json(args.out / "metrics.jsonl", lines=True)
     plot(metrics, checkpoints, cfg.data.noise, args.out / "noisy_recall.png")
 
     print(f"config: {cfg.name} shrunk to d_model {cfg.model.d_model}, d_mlp {cfg.model.d_mlp}, T {cfg.data.seq_len}, "
-          f"batch {cfg.optim.batch_size}, {cfg.optim.steps} steps, SGD lr {cfg.optim.lr}, train noise p = {cfg.data.noise}")
+          f"batch {cfg.optim.batch_size}, {cfg.optim.steps} steps, SGD lr {cfg.optim.lr}, train noise p = {cfg.data.noise}, "
+          f"trigger_output {cfg.data.trigger_output}")
     print(f"clean test data ({args.test_sequences} sequences):")
     print(f"  {'':<32}{'P(noise)':>10}{'P(correct)':>12}{'icl_acc':>10}")
     for label, m in (("full model", full), ("without layer-2 MLP", no_mlp2)):
@@ -145,7 +173,45 @@ def main(argv: list[str] | None = None) -> None:
     for t in truncations:
         label = f"{t['matrix']} rho={t['rho']} (k={t['rank']})"
         print(f"  {'layer-2 ' + label:<32}{t['p_noise']:>10.3f}{t['p_correct']:>12.3f}{t['icl_acc']:>10.3f}")
+    for r in removals:
+        label = f"{r['matrix']} remove_top k={r['k']}"
+        print(f"  {'layer-2 ' + label:<32}{r['p_noise']:>10.3f}{r['p_correct']:>12.3f}{r['icl_acc']:>10.3f}")
+    n_readout = int(make_test_batch(cfg, n_sequences=args.test_sequences, seed=777).icl_mask.sum())
+    print(f"layer-2 MLP by singular direction: mean direct contribution to the logits at the {n_readout} readout "
+          "positions (noise token, correct token, mean over the vocabulary):")
+    print(f"  {'matrix':<8}{'direction':>14}{'sigma':>9}{'noise':>9}{'correct':>9}{'mean':>9}")
+    for matrix in ("W_in", "W_out"):
+        for _, row in directions[(directions["matrix"] == matrix) & (directions["direction"] <= 3)].iterrows():
+            print(f"  {matrix:<8}{row['direction']:>14}{row['sigma']:>9.3f}{row['logit_noise']:>+9.3f}"
+                  f"{row['logit_correct']:>+9.3f}{row['logit_mean']:>+9.3f}")
+        for _, row in direction_sums[direction_sums["matrix"] == matrix].iterrows():
+            print(f"  {matrix:<8}{row['directions']:>14}{'':>9}{row['logit_noise']:>+9.3f}"
+                  f"{row['logit_correct']:>+9.3f}{row['logit_mean']:>+9.3f}")
     print(f"train {summary['train_seconds']} s, total {summary['total_seconds']} s; wrote {args.out}")
+
+
+def directions_markdown(directions: pd.DataFrame, sums: pd.DataFrame, top: int, cfg) -> str:
+    """The first ``top`` directions of each matrix and the sums, as markdown tables."""
+    lines = [
+        "# Layer-2 MLP (blocks.1) by singular direction",
+        "",
+        f"Noisy-recall model of `analyses/toy_noisy_recall.py` (d_model {cfg.model.d_model}, d_mlp {cfg.model.d_mlp}, "
+        f"trigger_output {cfg.data.trigger_output}). Each direction's mean direct contribution to the logits at the "
+        "readout positions of the clean test batch (trigger occurrences from the second on); definitions in "
+        "docs/toy.md and interp/toy/directions.py. All directions: directions.parquet.",
+        "",
+        "| matrix | direction | sigma | noise logit | correct logit | mean logit |",
+        "|---|---|---|---|---|---|",
+    ]
+    for matrix in ("W_in", "W_out"):
+        for _, row in directions[(directions["matrix"] == matrix) & (directions["direction"] <= top)].iterrows():
+            lines.append(f"| {matrix} | {row['direction']} | {row['sigma']:.3f} | {row['logit_noise']:+.3f} | "
+                         f"{row['logit_correct']:+.3f} | {row['logit_mean']:+.3f} |")
+    lines += ["", "| matrix | directions | noise logit | correct logit | mean logit |", "|---|---|---|---|---|"]
+    for _, row in sums.iterrows():
+        lines.append(f"| {row['matrix']} | {row['directions']} | {row['logit_noise']:+.3f} | "
+                     f"{row['logit_correct']:+.3f} | {row['logit_mean']:+.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 def plot(metrics: pd.DataFrame, checkpoints: pd.DataFrame, noise: float, path: Path) -> None:

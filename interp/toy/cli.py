@@ -21,6 +21,7 @@ from interp.errors import UsageError
 # so that `interp --help` answers at once.
 PRESETS = ("chen", "birth")  # interp.toy.configs.PRESETS (tested equal)
 TASKS = ("noisy-recall", "trigger-bigram")  # interp.toy.configs.TASKS (tested equal)
+ARCHS = ("simplified", "standard")  # interp.toy.configs.ARCHS (tested equal)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,11 @@ def train(
     out: Path = typer.Option(..., "--out", help="run directory to create (config.json, metrics.jsonl, step*/)"),
     config: str = typer.Option("chen", "--config", help=f"named config: {', '.join(PRESETS)}"),
     layers: int = typer.Option(2, "--layers", help="1 or 2"),
+    arch: Optional[str] = typer.Option(
+        None, "--arch",
+        help=f"one of {', '.join(ARCHS)}: the papers' simplified model or an ordinary layer (LayerNorm, MLP, "
+        "every weight trained, AdamW); default: the config's (standard for birth --layers 1, else simplified)",
+    ),
     steps: Optional[int] = typer.Option(None, "--steps", help="training steps (default: the config's)"),
     noise: Optional[float] = typer.Option(None, "--noise", help="noise probability p in [0, 1) (noisy-recall)"),
     seed: int = typer.Option(0, "--seed"),
@@ -56,7 +62,7 @@ def train(
     from interp.toy.configs import preset, with_overrides
     from interp.toy.train import train as train_run
 
-    cfg = preset(config, task, n_layers=layers, steps=steps, noise=noise, seed=seed)
+    cfg = preset(config, task, n_layers=layers, steps=steps, noise=noise, seed=seed, arch=arch)
     overrides: dict[str, object] = dict(_parse_sets(set_))
     if eval_every is not None:
         overrides["eval_every"] = eval_every

@@ -14,6 +14,17 @@ Presets (:func:`preset`):
            wd 1e-4, batch 512, K = 3 triggers sampled per sequence, loss on the trigger
            occurrences from the second on (as in the paper's Figure 3 runs).
     Steps the issue leaves open: birth trains 1000 steps by default.
+
+Both presets draw a trigger's output uniformly over all characters, the trigger included
+(``data.trigger_output = "uniform"``, as in both papers' code). The model is the papers'
+``simplified`` architecture above, except for the one-layer ``birth`` model, whose default is
+the ``standard`` layer (LayerNorm, MLP, trainable embeddings, unembedding, positions and W_Q,
+AdamW): the Birth paper's one-layer baseline is an ordinary transformer layer, not its
+simplified model. ``arch=`` picks either explicitly (:data:`ARCHS`).
+
+Configs written before these two fields existed (no ``data.trigger_output``, no
+``model.arch``) were trained with outputs other than the trigger and the simplified model;
+:meth:`RunConfig.from_dict` reads them so (:data:`LEGACY_DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -33,6 +44,13 @@ PRESETS = ("chen", "birth")
 OPTIMIZERS = ("sgd", "adamw")
 POS_EMBEDS = ("random", "learned")
 LOSS_ON = ("all", "icl")
+#: How a trigger's output is drawn: over all N characters (the papers'), or over the N - 1 others.
+TRIGGER_OUTPUTS = ("uniform", "exclude_trigger")
+#: ``simplified``: the papers' analysable model (switches below set one by one); ``standard``:
+#: an ordinary pre-LayerNorm transformer layer with an MLP and every weight trained.
+ARCHS = ("simplified", "standard")
+#: Values of fields that older run configs lack: what those runs were trained with.
+LEGACY_DEFAULTS = {"data": {"trigger_output": "exclude_trigger"}, "model": {"arch": "simplified"}}
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,9 @@ class DataConfig:
                     from the unigram marginal, without replacement
     noise           probability p that a trigger is followed by the noise token instead of
                     its output (noisy-recall only; 0 for trigger-bigram)
+    trigger_output  "uniform": each trigger's output is drawn uniformly over all N characters,
+                    so it equals the trigger with probability 1/N (the papers'); or
+                    "exclude_trigger": uniformly over the N - 1 other characters
     """
 
     task: str = "noisy-recall"
@@ -54,10 +75,15 @@ class DataConfig:
     n_triggers: int = 1
     fixed_triggers: bool = True
     noise: float = 0.5
+    trigger_output: str = "uniform"
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise UsageError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        if self.trigger_output not in TRIGGER_OUTPUTS:
+            raise UsageError(
+                f"data.trigger_output must be one of {', '.join(TRIGGER_OUTPUTS)}, got {self.trigger_output!r}"
+            )
         if not (0.0 <= self.noise < 1.0) or math.isnan(self.noise):
             raise UsageError(f"noise must be in [0, 1), got {self.noise}")
         if self.task == "trigger-bigram" and self.noise != 0.0:
@@ -86,6 +112,10 @@ class DataConfig:
 class ModelConfig:
     """Architecture of the toy transformer (weights named as in TransformerLens).
 
+    arch            "simplified" (the papers' model; the switches below may be set one by one)
+                    or "standard" (an ordinary pre-LayerNorm layer: requires layernorm, an MLP
+                    in every layer, trainable embeddings, unembedding, learned positions and
+                    W_Q, no memory model; see :func:`standard_model_fields`)
     mlp             one flag per layer: that layer has an MLP
     identity_query  W_Q is the identity (per head slice) and is not trained, as in the papers
     memory_model    the Birth paper's simplified model: train only W_K of layers 1 and 2 and
@@ -105,6 +135,7 @@ class ModelConfig:
     pos_embed: str = "random"
     identity_query: bool = True
     memory_model: bool = False
+    arch: str = "simplified"
 
     def __post_init__(self) -> None:
         if self.n_layers < 1:
@@ -121,6 +152,16 @@ class ModelConfig:
             raise UsageError(f"pos_embed must be one of {', '.join(POS_EMBEDS)}, got {self.pos_embed!r}")
         if self.memory_model and self.n_layers != 2:
             raise UsageError("memory_model is the two-layer model of the Birth paper; set n_layers = 2")
+        if self.arch not in ARCHS:
+            raise UsageError(f"model.arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
+        if self.arch == "standard":
+            expected = standard_model_fields(self.n_layers)
+            wrong = [f"{k}={getattr(self, k)!r}" for k, v in expected.items() if getattr(self, k) != v]
+            if wrong:
+                raise UsageError(
+                    f"model.arch 'standard' is a pre-LayerNorm layer with an MLP and every weight trained, "
+                    f"but {', '.join(wrong)}; use model.arch=simplified (--arch simplified) to change these switches"
+                )
 
     @property
     def d_head(self) -> int:
@@ -190,19 +231,49 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        """Inverse of :meth:`to_dict`; ignores the ``format`` and ``step`` keys of checkpoint configs."""
+        """Inverse of :meth:`to_dict`; ignores the ``format`` and ``step`` keys of checkpoint configs.
+
+        Fields that configs written before them lack take :data:`LEGACY_DEFAULTS` (what those
+        runs were trained with), not today's defaults.
+        """
         try:
-            model = dict(d["model"])
+            data = {**LEGACY_DEFAULTS["data"], **d["data"]}
+            model = {**LEGACY_DEFAULTS["model"], **d["model"]}
             model["mlp"] = tuple(bool(x) for x in model["mlp"])
             optim = dict(d["optim"])
             optim["betas"] = tuple(optim["betas"])
             top = {k: v for k, v in d.items() if k not in ("format", "step", "data", "model", "optim")}
-            return cls(data=DataConfig(**d["data"]), model=ModelConfig(**model), optim=OptimConfig(**optim), **top)
+            return cls(data=DataConfig(**data), model=ModelConfig(**model), optim=OptimConfig(**optim), **top)
         except (KeyError, TypeError) as err:
             raise UsageError(f"not a toy run config: {err}") from err
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def standard_model_fields(n_layers: int) -> dict[str, Any]:
+    """The :class:`ModelConfig` fields that make a model ``standard``: pre-LayerNorm, an MLP in every
+    layer, trainable token embeddings, unembedding, learned positions and W_Q."""
+    return {
+        "mlp": (True,) * n_layers,
+        "layernorm": True,
+        "freeze_embed": False,
+        "freeze_unembed": False,
+        "pos_embed": "learned",
+        "identity_query": False,
+        "memory_model": False,
+    }
+
+
+#: The optimiser of ``standard`` models: AdamW as in the Birth code's generic transformer
+#: (albietz/transformer-birth, ihead_full_main.py: betas 0.9/0.99, weight decay 0.01), at lr 1e-3.
+STANDARD_OPTIM: dict[str, Any] = {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01, "betas": (0.9, 0.99)}
+
+
+def default_arch(name: str, n_layers: int) -> str:
+    """The papers' architecture for a preset: ``standard`` for the one-layer ``birth`` model (the
+    Birth paper's one-layer baseline is an ordinary layer), ``simplified`` otherwise."""
+    return "standard" if name == "birth" and n_layers == 1 else "simplified"
 
 
 def preset(
@@ -213,10 +284,18 @@ def preset(
     steps: int | None = None,
     noise: float | None = None,
     seed: int = 0,
+    arch: str | None = None,
 ) -> RunConfig:
-    """The named config ``chen`` or ``birth`` for ``task`` (default: the preset's own task)."""
+    """The named config ``chen`` or ``birth`` for ``task`` (default: the preset's own task).
+
+    ``arch`` (default :func:`default_arch`): ``simplified`` keeps the preset's model and SGD;
+    ``standard`` turns on LayerNorm and an MLP in every layer (width ``d_mlp``), trains every
+    weight and uses :data:`STANDARD_OPTIM` (batch size and steps stay the preset's).
+    """
     if name not in PRESETS:
         raise UsageError(f"unknown config {name!r}; choose one of {', '.join(PRESETS)}")
+    if arch is not None and arch not in ARCHS:
+        raise UsageError(f"--arch must be one of {', '.join(ARCHS)}, got {arch!r}")
     if task is not None and task not in TASKS:
         raise UsageError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     if n_layers not in (1, 2):
@@ -225,7 +304,7 @@ def preset(
         task = task or "noisy-recall"
         default_noise = 0.5 if task == "noisy-recall" else 0.0
         data = DataConfig(task=task, seq_len=256, n_triggers=1, fixed_triggers=True,
-                          noise=default_noise if noise is None else noise)
+                          noise=default_noise if noise is None else noise, trigger_output="uniform")
         model = ModelConfig(n_layers=n_layers, d_model=256, n_heads=1, d_vocab=data.vocab_size, n_ctx=256,
                             mlp=(True,) * n_layers, d_mlp=1024)
         optim = OptimConfig(optimizer="sgd", lr=0.03, momentum=0.9, weight_decay=1e-4, batch_size=512,
@@ -235,12 +314,17 @@ def preset(
         task = task or "trigger-bigram"
         default_noise = 0.5 if task == "noisy-recall" else 0.0
         data = DataConfig(task=task, seq_len=256, n_triggers=3 if task == "trigger-bigram" else 1,
-                          fixed_triggers=task == "noisy-recall", noise=default_noise if noise is None else noise)
+                          fixed_triggers=task == "noisy-recall", noise=default_noise if noise is None else noise,
+                          trigger_output="uniform")
         model = ModelConfig(n_layers=n_layers, d_model=128, n_heads=1, d_vocab=data.vocab_size, n_ctx=256,
                             mlp=(False,) * n_layers, d_mlp=512)
         optim = OptimConfig(optimizer="sgd", lr=0.2, momentum=0.9, weight_decay=1e-4, batch_size=512,
                             steps=1000 if steps is None else steps)
         loss_on = "icl"
+    arch = arch or default_arch(name, n_layers)
+    if arch == "standard":
+        model = dataclasses.replace(model, arch="standard", **standard_model_fields(n_layers))
+        optim = dataclasses.replace(optim, **STANDARD_OPTIM)
     return RunConfig(name=name, data=data, model=model, optim=optim, loss_on=loss_on, seed=seed)
 
 

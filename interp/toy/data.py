@@ -2,8 +2,10 @@
 
 One process covers both data models of the issue. Each sequence has K trigger tokens
 (fixed: the K most frequent characters; or drawn per sequence from the unigram marginal)
-and, for each trigger, an output token drawn uniformly per sequence from the characters
-other than the trigger itself. The first token is drawn from the marginal; after a trigger
+and, for each trigger, an output token drawn uniformly per sequence: over all N characters
+(``trigger_output = "uniform"``, the papers'; with probability 1/N the output is the trigger
+itself, and the rest of the sequence repeats it) or over the N - 1 characters other than the
+trigger (``"exclude_trigger"``). The first token is drawn from the marginal; after a trigger
 comes its output, or with probability ``noise`` the noise token (noisy recall); after any
 other character the next one follows the global bigram model; after the noise token the
 next one is drawn from the marginal.
@@ -107,9 +109,11 @@ class SequenceGenerator:
             triggers = self.fixed_triggers.expand(B, K)
         else:
             triggers = torch.multinomial(self.marginal.expand(B, N), K, replacement=False, generator=generator)
-        # output uniform over the N - 1 characters other than its trigger
-        outputs = torch.randint(0, N - 1, (B, K), device=dev, generator=generator)
-        outputs = outputs + (outputs >= triggers).long()
+        if cfg.trigger_output == "uniform":  # over all N characters: output == trigger w.p. 1/N
+            outputs = torch.randint(0, N, (B, K), device=dev, generator=generator)
+        else:  # "exclude_trigger": uniform over the N - 1 characters other than its trigger
+            outputs = torch.randint(0, N - 1, (B, K), device=dev, generator=generator)
+            outputs = outputs + (outputs >= triggers).long()
         # lookup[b, v] = output of v if v is a trigger of sequence b, else -1
         lookup = torch.full((B, self.vocab_size), -1, dtype=torch.long, device=dev)
         lookup.scatter_(1, triggers, outputs)

@@ -24,4 +24,4 @@ def test_constants_kept_light_match_their_sources():
     from interp.toy import configs
 
     assert list(PYTHIA_STEPS) == list(PYTHIA_CHECKPOINTS)
-    assert toy_cli.PRESETS == configs.PRESETS and toy_cli.TASKS == configs.TASKS
+    assert toy_cli.PRESETS == configs.PRESETS and toy_cli.TASKS == configs.TASKS and toy_cli.ARCHS == configs.ARCHS

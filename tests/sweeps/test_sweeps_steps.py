@@ -6,7 +6,7 @@ import pytest
 
 from interp.errors import UsageError
 from interp.models.checkpoints import PYTHIA_STEPS
-from interp.sweeps.steps import Shard, log_steps, resolve_steps
+from interp.sweeps.steps import PAPER_STEPS, Shard, log_steps, resolve_steps
 
 
 def test_log_steps_on_pythia_schedule():
@@ -19,6 +19,30 @@ def test_log_steps_on_pythia_schedule():
     assert 12 <= len(late) <= 18
     ratios = [b / a for a, b in zip(late, late[1:])]
     assert all(1.05 < r < 2.1 for r in ratios)
+
+
+def test_log_steps_include_14000():
+    """The step at which the paper reports its Pythia ratios; only where the schedule has it."""
+    steps = log_steps(PYTHIA_STEPS)
+    assert 14000 in steps
+    assert [s for s in steps if 8000 <= s <= 23000] == [8000, 12000, 14000, 16000, 23000]
+    assert 14000 not in log_steps([0, 100, 200, 300])
+    assert log_steps([0, 1000, 14000, 20000]) == [0, 1000, 14000, 20000]
+
+
+def test_paper_steps():
+    steps = resolve_steps("paper", PYTHIA_STEPS, "EleutherAI/pythia-1b")
+    assert steps == list(PAPER_STEPS)
+    assert steps[0] == 0 and steps[-1] == 14000 and 14000 in steps
+    assert steps == sorted(set(steps)) and set(steps) <= set(PYTHIA_STEPS)
+    # the whole Pythia schedule up to 14000: early powers of two, then every 1000 steps
+    assert steps == [s for s in PYTHIA_STEPS if s <= 14000]
+    assert resolve_steps(" Paper ", PYTHIA_STEPS, "pythia") == steps
+
+
+def test_paper_steps_on_a_schedule_without_them():
+    with pytest.raises(UsageError, match=r"--steps paper names Pythia checkpoints 0\.\.14000, but /tmp/run lacks 1000"):
+        resolve_steps("paper", [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512], "/tmp/run")
 
 
 def test_log_steps_of_a_short_local_run():

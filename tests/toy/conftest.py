@@ -22,9 +22,11 @@ TINY = {
 }
 
 
-def tiny_config(name: str = "chen", task: str | None = None, n_layers: int = 2, **overrides: object) -> RunConfig:
+def tiny_config(
+    name: str = "chen", task: str | None = None, n_layers: int = 2, arch: str | None = None, **overrides: object
+) -> RunConfig:
     """A named preset shrunk to d_model 32, sequences of 32 tokens, batches of 16."""
-    return with_overrides(preset(name, task, n_layers=n_layers), {**TINY, **overrides})
+    return with_overrides(preset(name, task, n_layers=n_layers, arch=arch), {**TINY, **overrides})
 
 
 @pytest.fixture(autouse=True)

@@ -36,6 +36,28 @@ def test_train_writes_a_run(run_dir):
 
 
 @pytest.mark.parametrize(
+    "args, arch, optimizer, trigger_output",
+    [
+        (["--layers", "1", "--arch", "standard"], "standard", "adamw", "uniform"),
+        (["--layers", "1"], "standard", "adamw", "uniform"),  # the birth preset's one-layer default
+        (["--layers", "1", "--arch", "simplified", "--set", "data.trigger_output=exclude_trigger"],
+         "simplified", "sgd", "exclude_trigger"),
+    ],
+)
+def test_train_one_layer_arch(tmp_path, args, arch, optimizer, trigger_output):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["toy", "train", "--task", "trigger-bigram", "--config", "birth", "--steps", "2", "--out", str(out),
+              *args, *TINY_SETS],
+    )
+    assert result.exit_code == 0, result.output
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model"]["arch"] == arch and cfg["optim"]["optimizer"] == optimizer
+    assert cfg["data"]["trigger_output"] == trigger_output and cfg["model"]["n_layers"] == 1
+    assert cfg["model"]["mlp"] == [arch == "standard"]
+
+
+@pytest.mark.parametrize(
     ("extra", "name"),
     [
         ([], "eval.json"),
@@ -78,6 +100,10 @@ def test_eval_of_a_step_folder(run_dir):
         ["train", "--task", "noisy-recall", "--noise", "-0.5", "--out", "{tmp}/c"],
         ["train", "--task", "trigger-bigram", "--config", "birth", "--set", "data.n_triggers=70", "--out", "{tmp}/d"],
         ["train", "--task", "noisy-recall", "--set", "model.nope=1", "--out", "{tmp}/e"],
+        ["train", "--task", "trigger-bigram", "--config", "birth", "--arch", "gpt", "--out", "{tmp}/f"],
+        ["train", "--task", "noisy-recall", "--set", "data.trigger_output=never", "--out", "{tmp}/g"],
+        ["train", "--task", "trigger-bigram", "--config", "birth", "--layers", "1", "--set", "model.layernorm=false",
+         "--out", "{tmp}/h"],
         ["eval", "{tmp}"],
         ["eval", "{run}", "--drop-mlp", "5"],
         ["eval", "{run}", "--laser", "1:mlp_in"],

@@ -54,3 +54,58 @@ def test_vocab_follows_task():
 def test_bad_input_is_a_usage_error(make):
     with pytest.raises(UsageError):
         make()
+
+
+def test_presets_draw_uniform_outputs_and_pick_the_papers_architecture():
+    for name in ("chen", "birth"):
+        for layers in (1, 2):
+            assert preset(name, n_layers=layers).data.trigger_output == "uniform"
+    assert preset("birth", n_layers=2).model.arch == "simplified"
+    assert preset("chen", n_layers=1).model.arch == "simplified"
+    one = preset("birth", n_layers=1)
+    assert one.model.arch == "standard" and one.optim.optimizer == "adamw"
+    assert one.model.mlp == (True,) and one.model.layernorm and not one.model.freeze_embed
+    assert not one.model.identity_query and one.model.pos_embed == "learned" and not one.model.freeze_unembed
+    today = preset("birth", n_layers=1, arch="simplified")
+    assert today.model.mlp == (False,) and today.optim.optimizer == "sgd" and today.model.identity_query
+    # the standard arch keeps the preset's widths, batch and steps
+    chen_std = preset("chen", arch="standard")
+    assert (chen_std.model.d_mlp, chen_std.optim.batch_size, chen_std.optim.steps) == (1024, 512, 5000)
+    assert chen_std.model.mlp == (True, True)
+
+
+@pytest.mark.parametrize("arch", ["simplified", "standard"])
+@pytest.mark.parametrize("trigger_output", ["uniform", "exclude_trigger"])
+def test_new_fields_round_trip(arch, trigger_output):
+    cfg = with_overrides(preset("birth", n_layers=1, arch=arch), {"data.trigger_output": trigger_output})
+    d = json.loads(cfg.to_json())
+    assert d["data"]["trigger_output"] == trigger_output and d["model"]["arch"] == arch
+    assert RunConfig.from_dict(d) == cfg
+
+
+def test_an_old_config_reads_as_what_it_was_trained_with():
+    """Configs written before trigger_output / arch existed: outputs other than the trigger, simplified model."""
+    d = json.loads(preset("birth", n_layers=2).to_json())
+    del d["data"]["trigger_output"], d["model"]["arch"]
+    old = RunConfig.from_dict(d)
+    assert old.data.trigger_output == "exclude_trigger" and old.model.arch == "simplified"
+    # an old run with switches that look standard still reads (as simplified: no validation to fail)
+    d2 = json.loads(with_overrides(preset("chen"), {"model.layernorm": True}).to_json())
+    del d2["data"]["trigger_output"], d2["model"]["arch"]
+    assert RunConfig.from_dict(d2).model.layernorm
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: with_overrides(preset("chen"), {"data.trigger_output": "never"}), "data.trigger_output must be one of"),
+        (lambda: with_overrides(preset("chen"), {"model.arch": "gpt"}), "model.arch must be one of"),
+        (lambda: preset("chen", arch="gpt"), "--arch must be one of"),
+        # a label alone does not make a model standard
+        (lambda: with_overrides(preset("chen"), {"model.arch": "standard"}), "layernorm=False"),
+        (lambda: with_overrides(preset("birth", n_layers=1), {"model.identity_query": True}), "identity_query=True"),
+    ],
+)
+def test_bad_trigger_output_or_arch(make, message):
+    with pytest.raises(UsageError, match=message):
+        make()

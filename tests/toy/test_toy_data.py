@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from interp.toy.bigram import shakespeare_bigram
@@ -32,14 +33,16 @@ def test_clean_data_has_no_noise(make_config):
     assert torch.equal(batch.targets[batch.trigger_mask], batch.answer[batch.trigger_mask])
 
 
-def test_every_trigger_followed_by_its_output(make_config):
-    cfg = make_config("birth", **{"data.seq_len": 64, "model.n_ctx": 64})
+@pytest.mark.parametrize("trigger_output", ["uniform", "exclude_trigger"])
+def test_every_trigger_followed_by_its_output(make_config, trigger_output):
+    cfg = make_config("birth", **{"data.seq_len": 64, "model.n_ctx": 64, "data.trigger_output": trigger_output})
     assert not cfg.data.fixed_triggers and cfg.data.n_triggers == 3
     batch = SequenceGenerator(cfg.data).sample(128, make_generator(3))
     for b in range(128):
         x, y = batch.inputs[b], batch.targets[b]
         for trig, out in zip(batch.triggers[b].tolist(), batch.outputs[b].tolist()):
-            assert trig != out
+            if trigger_output == "exclude_trigger":
+                assert trig != out
             assert (y[x == trig] == out).all()
     # triggers of one sequence are distinct
     assert (batch.triggers.sort(dim=1).values.diff(dim=1) > 0).all()
@@ -93,3 +96,41 @@ def test_seeded_determinism(make_config):
     # a generator advances: two draws from one generator differ
     g = make_generator(7)
     assert not torch.equal(gen.sample(8, g).tokens, gen.sample(8, g).tokens)
+
+
+@pytest.mark.parametrize("name", ["birth", "chen"])
+def test_uniform_outputs_equal_the_trigger_at_rate_one_over_n(make_config, name):
+    """Under ``uniform`` each trigger draw gives output == trigger with probability 1/N."""
+    cfg = make_config(name, **{"data.seq_len": 8, "model.n_ctx": 8})
+    assert cfg.data.trigger_output == "uniform"  # the presets' default (the papers')
+    batch = SequenceGenerator(cfg.data).sample(6000, make_generator(11))
+    n_draws = batch.outputs.numel()
+    hits = (batch.outputs == batch.triggers).sum().item()
+    p = 1 / cfg.data.n_chars
+    sd = (n_draws * p * (1 - p)) ** 0.5
+    assert abs(hits - n_draws * p) < 4 * sd, (hits, n_draws * p, sd)
+    # and the outputs cover the whole alphabet, each about equally often
+    counts = torch.bincount(batch.outputs.flatten(), minlength=cfg.data.n_chars).float()
+    assert counts.min() > 0 and (counts - n_draws * p).abs().max() < 5 * sd
+
+
+@pytest.mark.parametrize("name", ["birth", "chen"])
+def test_exclude_trigger_never_outputs_the_trigger(make_config, name):
+    cfg = make_config(name, **{"data.seq_len": 8, "model.n_ctx": 8, "data.trigger_output": "exclude_trigger"})
+    batch = SequenceGenerator(cfg.data).sample(6000, make_generator(11))
+    assert not (batch.outputs == batch.triggers).any()
+    counts = torch.bincount(batch.outputs.flatten(), minlength=cfg.data.n_chars)
+    assert (counts > 0).sum().item() >= cfg.data.n_chars - (cfg.data.n_triggers if cfg.data.fixed_triggers else 0)
+
+
+def test_an_output_equal_to_its_trigger_repeats_to_the_end(make_config):
+    """On clean data a trigger followed by itself keeps the sequence on that character."""
+    cfg = make_config("chen", **{"data.seq_len": 64, "model.n_ctx": 64})
+    batch = SequenceGenerator(cfg.data).sample(2000, make_generator(12), noise=0.0)
+    same = (batch.outputs == batch.triggers).squeeze(1)
+    assert same.any()
+    for b in torch.nonzero(same).squeeze(1).tolist():
+        q = batch.triggers[b, 0].item()
+        first = (batch.tokens[b] == q).nonzero()
+        if len(first):
+            assert (batch.tokens[b, first[0, 0]:] == q).all()

@@ -83,7 +83,7 @@ def test_frozen_parameters_follow_the_config(make_config):
 def test_mlp_per_layer_and_one_layer_model(make_config):
     model = ToyTransformer(make_config("chen", **{"model.mlp": [False, True]}).model)
     assert "blocks.0.hook_mlp_out" not in model.hook_dict and "blocks.1.hook_mlp_out" in model.hook_dict
-    one = ToyTransformer(make_config("birth", n_layers=1).model)
+    one = ToyTransformer(make_config("birth", n_layers=1, arch="simplified").model)
     assert len(one.blocks) == 1 and not any("mlp" in n for n, _ in one.named_parameters())
     assert one(torch.zeros(1, 5, dtype=torch.long)).shape == (1, 5, 65)
 
@@ -93,3 +93,39 @@ def test_same_seed_same_weights(make_config):
     a, b, c = ToyTransformer(cfg.model, seed=3), ToyTransformer(cfg.model, seed=3), ToyTransformer(cfg.model, seed=4)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     assert not torch.equal(a.embed.W_E, c.embed.W_E)
+
+
+def test_standard_one_layer_model_trains_every_weight(make_config):
+    """The ordinary layer: LayerNorm and MLP with TransformerLens names, every parameter trained."""
+    from interp.toy.data import SequenceGenerator, make_generator
+    from interp.toy.train import loss_fn, make_optimizer
+
+    cfg = make_config("birth", n_layers=1, **{"optim.lr": 1e-2, "loss_on": "all"})
+    assert cfg.model.arch == "standard"
+    model = ToyTransformer(cfg.model, seed=2)
+    names = {n for n, _ in model.named_parameters()}
+    assert {"blocks.0.ln1.w", "blocks.0.ln1.b", "blocks.0.ln2.w", "blocks.0.ln2.b", "ln_final.w", "ln_final.b",
+            "blocks.0.mlp.W_in", "blocks.0.mlp.W_out", "blocks.0.attn.W_Q"} <= names
+    assert {"blocks.0.hook_mlp_out", "blocks.0.mlp.hook_post", "blocks.0.ln2.hook_normalized"} <= set(model.hook_dict)
+    assert set(model.trainable_parameters()) == names  # nothing frozen
+    assert not torch.equal(model.blocks[0].attn.W_Q[0], torch.eye(cfg.model.d_model))
+
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    data = SequenceGenerator(cfg.data)
+    test = data.sample(64, make_generator(99))
+    with torch.no_grad():
+        loss0 = loss_fn(model(test.inputs), test, cfg.loss_on).item()
+    optimizer = make_optimizer(model, cfg)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    g = make_generator(0)
+    for _ in range(15):
+        batch = data.sample(cfg.optim.batch_size, g)
+        loss = loss_fn(model(batch.inputs), batch, cfg.loss_on)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        loss1 = loss_fn(model(test.inputs), test, cfg.loss_on).item()
+    assert loss1 < loss0 - 0.1, (loss0, loss1)
+    unchanged = [n for n, p in model.named_parameters() if torch.equal(p, before[n])]
+    assert not unchanged  # every weight, embeddings, positions, unembedding, W_Q and LayerNorm included, moved
