@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import shutil
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -24,6 +25,7 @@ def _load(name: str) -> ModuleType:
     path = ANALYSES / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"analyses_{name}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses defined in a script look their module up here
     spec.loader.exec_module(module)
     return module
 

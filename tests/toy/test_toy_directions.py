@@ -7,7 +7,9 @@ import torch
 
 from interp.toy.data import SequenceGenerator, make_generator
 from interp.toy.directions import direct_logits, direction_contributions, direction_table, readout_cache, summarize_directions
-from interp.toy.interventions import drop_mlp
+from interp.edits.apply import apply_edits
+from interp.edits.spec import Edit
+from interp.models.loading import wrap_toy
 from interp.toy.model import ToyTransformer
 
 
@@ -41,7 +43,7 @@ def test_directions_add_up_to_the_mlps_direct_effect_without_layernorm(make_conf
     model, batch, cfg = _model_and_batch(make_config)
     c, D = _check_completeness(model, batch, cfg)
     # parity with the model's own forward: the last MLP acts on the logits only through D
-    with torch.no_grad(), drop_mlp(model, 1):
+    with torch.no_grad(), apply_edits(wrap_toy(model, cfg), [Edit(1, "mlp_out", "zero")]):
         dropped = model(batch.inputs)[batch.icl_mask]
     torch.testing.assert_close((c["logits"] - dropped).double(), D, rtol=1e-4, atol=1e-4)
 
