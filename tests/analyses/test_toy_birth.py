@@ -1,4 +1,4 @@
-"""Smoke test of analyses/toy_birth.py: the one- vs two-layer comparison for two training steps."""
+"""Smoke test of analyses/toy_birth.py: one layer in the papers' setting and the old one, and two layers, for two steps."""
 
 from __future__ import annotations
 
@@ -9,25 +9,29 @@ import pandas as pd
 from analyses_checks import assert_finite
 
 TINY = ["--steps", "2", "--seq-len", "32", "--batch-size", "4", "--eval-every", "1", "--test-sequences", "16"]
+SETTINGS = ("1layer_paper", "1layer_today", "2layer")
 
 
-def test_writes_summary_metrics_config_and_figure(load_script, tmp_path, capsys):
+def test_writes_summary_metrics_configs_and_figure(load_script, tmp_path, capsys):
     load_script("toy_birth").main(["--out", str(tmp_path), *TINY])
     assert f"wrote {tmp_path}" in capsys.readouterr().out
 
     summary = json.loads((tmp_path / "summary.json").read_text())
-    numbers = [summary[f"{m}_{n}layer"] for m in ("acc", "p_correct", "loss_non_trigger") for n in (1, 2)]
-    assert_finite(numbers)
-    assert all(0.0 <= summary[f"acc_{n}layer"] <= 1.0 for n in (1, 2))
-    assert set(summary["probes_2layer_final"]) == {"probe_wo2", "probe_wk2", "probe_wk1"}
-    assert_finite(summary["probes_2layer_final"].values())
+    runs = {run["setting"]: run for run in summary["runs"]}
+    assert set(runs) == set(SETTINGS)
+    assert_finite([runs[s][m] for s in SETTINGS for m in ("icl_acc", "p_correct", "loss_non_trigger")])
+    assert all(0.0 <= runs[s]["icl_acc"] <= 1.0 for s in SETTINGS)
+    assert (runs["1layer_paper"]["arch"], runs["1layer_paper"]["trigger_output"]) == ("standard", "uniform")
+    assert (runs["1layer_today"]["arch"], runs["1layer_today"]["trigger_output"]) == ("simplified", "exclude_trigger")
+    assert_finite([runs["2layer"][f"{p}_final"] for p in ("probe_wo2", "probe_wk2", "probe_wk1")])
     assert summary["test_sequences"] == 16
 
-    config = json.loads((tmp_path / "config.json").read_text())
-    assert config["model"]["n_layers"] == 2 and config["optim"]["steps"] == 2 and config["data"]["seq_len"] == 32
-    for n in (1, 2):
-        metrics = pd.read_json(tmp_path / f"metrics_{n}layer.jsonl", lines=True)
-        assert {"step", "icl_acc"} <= set(metrics.columns)
-        assert metrics["step"].max() == 2
+    accuracy = pd.read_csv(tmp_path / "accuracy.csv")
+    assert len(accuracy) == 3
+    for name in SETTINGS:
+        config = json.loads((tmp_path / f"config_{name}.json").read_text())
+        assert config["optim"]["steps"] == 2 and config["data"]["seq_len"] == 32
+        metrics = pd.read_json(tmp_path / f"metrics_{name}.jsonl", lines=True)
+        assert {"step", "icl_acc"} <= set(metrics.columns) and metrics["step"].max() == 2
         assert_finite(metrics["icl_acc"])
     assert (tmp_path / "birth.png").stat().st_size > 0

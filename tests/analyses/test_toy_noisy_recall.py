@@ -20,6 +20,9 @@ def test_writes_summary_checkpoints_metrics_and_figure(load_script, tmp_path, ca
     summary = json.loads((out / "summary.json").read_text())
     assert_finite(summary[f"{m}_{v}"] for m in ("p_noise", "icl_acc", "p_correct") for v in ("full", "no_mlp2"))
     assert summary["train_noise"] == 0.5 and summary["test_sequences"] == 16
+    removals = summary["remove_top_mlp2"]
+    assert [(r["matrix"], r["k"]) for r in removals] == [(m, k) for m in ("mlp_in", "mlp_out") for k in (1, 2, 4)]
+    assert_finite([r[key] for r in removals for key in ("p_noise", "p_correct", "icl_acc")])
     truncations = summary["truncate_mlp2"]
     assert {(t["matrix"], t["rho"]) for t in truncations} == {(m, r) for m in ("mlp_in", "mlp_out") for r in (0.01, 0.05, 0.25)}
     assert all(t["rank"] >= 1 for t in truncations)
