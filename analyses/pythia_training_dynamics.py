@@ -9,7 +9,6 @@ mass on the in-context answer (IOI: the indirect object; factual recall: the cou
 For each task it runs one resumable checkpoint sweep (``interp checkpoint-sweep``) and writes
 
     OUT/config.json                 this script's arguments
-    OUT/located_in.jsonl            the factual prompts ("X is located in" -> " Country")
     OUT/{ioi,factual}/              each a sweep folder: results.parquet, summary.parquet,
                                     training_dynamics.png, ratio.png, warnings.json, sweep.json
 
@@ -46,7 +45,6 @@ from interp.edits.spec import Edit
 from interp.errors import UsageError
 from interp.models.checkpoints import local_steps
 from interp.models.spec import ModelSpec
-from interp.paths import prompts_dir
 from interp.io import write_json
 from interp.sweeps.checkpoint_sweep import SweepConfig, SweepReport, run_sweep
 from interp.sweeps.steps import PAPER_RATIO_STEP
@@ -58,8 +56,7 @@ DEFAULT_MATRIX, DEFAULT_RHO = "mlp_in", 0.05
 #: Layers per Pythia size (the "-deduped" models have the same shapes).
 PYTHIA_LAYERS = {"14m": 6, "31m": 6, "70m": 6, "160m": 12, "410m": 24, "1b": 16, "1.4b": 24, "2.8b": 32, "6.9b": 32, "12b": 36}
 TASKS = ("ioi", "factual")
-# TODO(lead): once the factual task filters relations (`--relations`), build it as
-# task="factual" with relations ("located_in",) instead of the prompts:FILE written below.
+#: The paper's factual prompts are "X is located in" only: the factual task filtered to that relation.
 FACTUAL_RELATION = "located_in"
 
 
@@ -88,21 +85,6 @@ def laser_edits(spec: str, model: str) -> tuple[Edit, ...]:
     if spec == "auto":
         return (Edit(n_layers(model) - 1, DEFAULT_MATRIX, "lowrank", DEFAULT_RHO),)
     return tuple(Edit.parse(part) for part in spec.split(",") if part.strip())
-
-
-def write_factual_prompts(out: Path) -> Path:
-    """The "X is located in" facts of the factual task as a prompts:FILE jsonl."""
-    path = out / f"{FACTUAL_RELATION}.jsonl"
-    lines = []
-    for line in (prompts_dir() / "factual" / "facts.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            fact = json.loads(line)
-            if fact["relation"] == FACTUAL_RELATION:
-                lines.append(json.dumps({"prompt": fact["prompt"], "answer": fact["answer"]}))
-    out.mkdir(parents=True, exist_ok=True)
-    if not path.exists() or path.read_text(encoding="utf-8") != "\n".join(lines) + "\n":
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def crossover(summary: pd.DataFrame, edit: str) -> int | None:
@@ -176,12 +158,11 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or REPO_ROOT / "results" / "checkpoint_sweep" / Path(args.model).name
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", {**vars(args), "out": str(out), "tasks": tasks, "laser_edits": [e.label for e in edits]})
-    factual_file = write_factual_prompts(out)
     try:  # every task's options are checked before the first sweep starts
         configs = {
             task: SweepConfig(
                 out=str(out / task), model=ModelSpec.parse(args.model), steps=args.steps,
-                task="ioi" if task == "ioi" else f"prompts:{factual_file}", laser=edits, n=args.n, seed=args.seed,
+                task=task, relations=() if task == "ioi" else (FACTUAL_RELATION,), laser=edits, n=args.n, seed=args.seed,
                 batch_size=args.batch_size, device=args.device, dtype=args.dtype, shard=args.shard, keep_cache=args.keep_cache,
             )
             for task in tasks

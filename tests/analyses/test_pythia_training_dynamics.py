@@ -34,8 +34,8 @@ def test_sweeps_both_tasks_with_the_default_edit(load_script, tmp_path, tiny_ste
     assert config["tasks"] == ["ioi", "factual"]
     [edit] = config["laser_edits"]  # "auto": the last layer's MLP input of the 2-layer model
     assert edit.startswith("1:mlp_in:")
-    facts = [json.loads(line) for line in (out / "located_in.jsonl").read_text().splitlines()]
-    assert facts and all(set(f) == {"prompt", "answer"} for f in facts)
+    factual = pd.read_parquet(out / "factual" / "results.parquet")
+    assert set(factual["relation"]) == {"located_in"}  # the paper's "X is located in" prompts only
 
     for task in ("ioi", "factual"):
         assert f"{task}: {len(STEPS)} steps in {out / task}" in printed
