@@ -9,7 +9,8 @@
     DIR/accuracy_by_edit.png   (several configs) accuracy per edit with its interval
     DIR/harness.json           (--check-harness) lm-eval's gsm8k_cot on the same model and problems
     DIR/parts/<edit>/*.parquet finished batches; a killed run started again with the same options
-                               skips the problems they hold
+                               skips the problems they hold (``--n``, ``--batch-size`` and
+                               ``--device`` may change: a larger ``--n`` generates only the new problems)
 
 Configs: the unedited model alone, or the baseline plus one config per ``--laser``/``--edit``
 (each edit on its own, not composed) plus, with ``--laser-grid``, every
@@ -47,8 +48,9 @@ from interp.tasks import gsm8k as gsm
 log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = ("id", "question", "gold", "generation", "pred", "correct", "n_generated_tokens")
-# options that do not change what is generated: a resumed run may change them
-_RESUMABLE_CHANGES = {"out", "batch_size", "device", "check_harness"}
+# options a resumed run may change: they do not change what is generated for a problem
+# (``n`` only adds or drops problems; the few-shot prefix is checked to be the same)
+_RESUMABLE_CHANGES = {"out", "n", "batch_size", "device", "check_harness"}
 
 
 @dataclass(frozen=True)
@@ -185,12 +187,15 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _check_resume(out: Path, config: GSM8KRun) -> None:
-    """UsageError when ``out`` holds a run with different generating options."""
+def _check_resume(out: Path, config: GSM8KRun, prefix: str | None = None) -> None:
+    """UsageError when ``out`` holds a run with different generating options (or, given
+    ``prefix``, another few-shot prefix: with ``--exemplars train`` it depends on the questions)."""
     path = out / "config.json"
     if not path.is_file():
         return
     old = read_json(path)
+    if prefix is not None and old.get("prefix") not in (None, prefix):
+        raise UsageError(f"{out} holds a run with another few-shot prefix (the exemplars changed with --n); use a new --out")
     new = asdict(config)
     differs = sorted(
         k for k in new if k not in _RESUMABLE_CHANGES and json.loads(json.dumps(old.get(k))) != json.loads(json.dumps(new[k]))
@@ -303,6 +308,7 @@ def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
     out = Path(config.out)
     _check_resume(out, config)
     problems, exemplars = load_problems(config)  # data errors before the model loads
+    _check_resume(out, config, gsm.FewShotPrompt(exemplars).prefix)
     model = load_model(config.model, config.checkpoint, device=config.device)
     prompts = build_prompts(model, problems, exemplars, config.max_new_tokens)
     configs = edit_configs(config, model)

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -157,6 +158,20 @@ def _how_to_pass_data(split: str) -> str:
     return f"pass a GSM8K jsonl with --data, e.g. --data {example}"
 
 
+@contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """Hide ``datasets``' per-split progress bars (a few rows of jsonl are not long work)."""
+    import datasets
+
+    was_disabled = datasets.utils.are_progress_bars_disabled()
+    datasets.utils.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.utils.enable_progress_bars()
+
+
 def load_split(data: str | Path | None, split: str = "test") -> list[Problem]:
     """The problems of ``split``: from the jsonl ``data`` when given, else from the hub.
 
@@ -172,11 +187,13 @@ def load_split(data: str | Path | None, split: str = "test") -> list[Problem]:
         if not path.is_file():
             raise UsageError(f"GSM8K file {data} not found; {_how_to_pass_data(split)}")
         _check_jsonl(path)
-        rows = datasets.load_dataset("json", data_files=str(path), split="train")
+        with _quiet_datasets():
+            rows = datasets.load_dataset("json", data_files=str(path), split="train")
         source = str(path)
     else:
         try:
-            rows = datasets.load_dataset(HUB_DATASET, HUB_CONFIG, split=split)
+            with _quiet_datasets():
+                rows = datasets.load_dataset(HUB_DATASET, HUB_CONFIG, split=split)
         except Exception as err:  # offline, missing cache, unknown dataset: all mean "no hub data"
             raise UsageError(
                 f"the hub dataset {HUB_DATASET} ({HUB_CONFIG}) is not available ({type(err).__name__}); "
