@@ -53,6 +53,25 @@ def forward_step(
     return out.logits[:, -1, :].float()
 
 
+def split_common_prefix(sequences: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
+    """(the longest token prefix shared by every sequence, each sequence's rest), leaving every
+    rest at least one token long.
+
+    Tokenize each whole prompt, then split: the shared part is then exactly what the tokenizer
+    makes of the prompt (tokenizing a text prefix on its own can merge differently at the
+    boundary, e.g. a trailing blank line as one token where the whole text has two).
+    """
+    if not sequences:
+        raise ValueError("split_common_prefix needs at least one sequence")
+    first = sequences[0]
+    limit = min(len(s) for s in sequences) - 1
+    length = 0
+    while length < limit and all(s[length] == first[length] for s in sequences):
+        length += 1
+    prefix = tuple(int(t) for t in first[:length])
+    return prefix, tuple(tuple(int(t) for t in s[length:]) for s in sequences)
+
+
 def positions_from_mask(attention_mask: Tensor) -> Tensor:
     """Position ids of a left-padded batch: 0, 1, ... over the real tokens (pads get 1, as in HF)."""
     positions = attention_mask.long().cumsum(-1) - 1

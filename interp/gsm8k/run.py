@@ -37,7 +37,7 @@ from interp.edits.apply import apply_edits, check_edits
 from interp.edits.spec import Edit, edits_label
 from interp.edits.svd_cache import SVDCache
 from interp.errors import UsageError
-from interp.generate import GenerateConfig, Generator, plan_batches
+from interp.generate import GenerateConfig, Generator, plan_batches, split_common_prefix
 from interp.gsm8k.summary import summarize
 from interp.io import read_json, write_json, write_parquet
 from interp.laser.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, parse_layers
@@ -147,14 +147,14 @@ def load_problems(config: GSM8KRun) -> tuple[list[gsm.Problem], tuple[gsm.Exempl
 
 
 def build_prompts(model: HookedModel, problems: list[gsm.Problem], exemplars: tuple[gsm.Exemplar, ...], max_new_tokens: int) -> Prompts:
-    """Tokenize the shared prefix (with the model's BOS policy) and each question; check the context length."""
+    """Tokenize every whole prompt (with the model's BOS policy, as a harness does), split off the
+    tokens all prompts share (the prefix whose cache is computed once); check the context length."""
     few_shot = gsm.FewShotPrompt(exemplars)
-    prefix_ids = tuple(model.tokenizer.encode_prompt(few_shot.prefix))
-    hf_tok = model.tokenizer.tokenizer
-    suffix_ids = tuple(tuple(hf_tok.encode(few_shot.suffix(p.question), add_special_tokens=False)) for p in problems)
+    full = [model.tokenizer.encode_prompt(few_shot.prompt(p.question)) for p in problems]
+    prefix_ids, suffix_ids = split_common_prefix(full)
     n_ctx = int(model.bridge.cfg.n_ctx)
-    longest = max(range(len(problems)), key=lambda i: len(suffix_ids[i]))
-    total = len(prefix_ids) + len(suffix_ids[longest])
+    longest = max(range(len(problems)), key=lambda i: len(full[i]))
+    total = len(full[longest])
     if total + max_new_tokens > n_ctx:
         raise UsageError(
             f"the longest prompt (problem {problems[longest].id}) has {total} tokens, plus --max-new-tokens "

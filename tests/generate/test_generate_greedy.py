@@ -9,7 +9,7 @@ import torch
 
 from interp.edits.apply import apply_edits
 from interp.edits.spec import Edit
-from interp.generate import GenerateConfig, Generator, cut_at_stop, plan_batches
+from interp.generate import GenerateConfig, Generator, cut_at_stop, plan_batches, split_common_prefix
 from interp.generate.backend import bridge_sees_cache, generation_forward, hooks_active, plain_hf, plain_is_exact
 from interp.laser.lm_cost import lm_batches, lm_contexts, mean_outputs
 from interp.tasks import gsm8k as gsm
@@ -164,6 +164,9 @@ def test_cut_at_stop_and_plan_batches():
     assert cut_at_stop("no stop", ("Q:",)) == ("no stop", False)
     assert cut_at_stop("a</s>b Q:", ("Q:", "</s>")) == ("a", True)
     assert plan_batches([5, 1, 3, 1], 2) == [[1, 3], [2, 0]]
+    assert split_common_prefix([[1, 2, 3, 4], [1, 2, 5]]) == ((1, 2), ((3, 4), (5,)))
+    assert split_common_prefix([[1, 2, 3], [1, 2, 3]]) == ((1, 2), ((3,), (3,)))  # every rest keeps a token
+    assert split_common_prefix([[7, 8]]) == ((7,), ((8,),))
 
 
 def test_bad_generation_options():

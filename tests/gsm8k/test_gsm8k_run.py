@@ -54,6 +54,20 @@ def test_end_to_end_three_problems(tiny_llama_1k, gsm_files, gsm_rows, tmp_path)
     assert not (out / "summary.parquet").exists()
 
 
+def test_prompts_are_tokenized_whole(tiny_llama_1k, gsm_rows, gsm_files):
+    from interp.gsm8k.run import build_prompts
+    from interp.models.loading import load_model
+
+    model = load_model(tiny_llama_1k, device="cpu")
+    problems = gsm.load_split(gsm_files[0], "test")
+    exemplars = tuple(gsm.wei_exemplars()[:2])
+    prompts = build_prompts(model, problems, exemplars, 8)
+    for i, problem in enumerate(problems):
+        whole = model.tokenizer.encode_prompt(gsm.FewShotPrompt(exemplars).prompt(problem.question))
+        assert list(prompts.prefix_ids + prompts.suffix_ids[i]) == whole
+    assert len(prompts.prefix_ids) > 100
+
+
 def test_several_edits_give_one_row_each(tiny_llama_1k, gsm_files, tmp_path):
     test, _ = gsm_files
     out = tmp_path / "edits"
