@@ -68,6 +68,9 @@ def _mount_subcommands() -> None:
     from interp.attribution.cli import register as register_attribution
 
     register_attribution(app)
+    from interp.gsm8k.cli import register as register_gsm8k
+
+    register_gsm8k(app)
 
 
 _mount_subcommands()

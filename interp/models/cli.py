@@ -51,12 +51,13 @@ def tiny(
     arch: str = typer.Option("gpt2", "--arch", help="gpt2, gpt-neox or llama"),
     steps: Optional[str] = typer.Option(None, "--steps", help="write step{N}/ checkpoints instead, e.g. 0,1,2,4"),
     seed: int = typer.Option(0, "--seed"),
+    n_ctx: int = typer.Option(256, "--n-ctx", help="context length (positions) of the model"),
 ) -> None:
     """Write a tiny random model (2 layers, d_model 64) with a tokenizer, fully offline."""
     from interp.io import output_dir
     from interp.models.tiny import TinyConfig, make_tiny_checkpoints, make_tiny_model
 
-    config = TinyConfig(arch=arch, seed=seed)
+    config = TinyConfig(arch=arch, seed=seed, n_ctx=n_ctx)
     output_dir(out)
     if steps is None:
         make_tiny_model(out, config)

@@ -62,6 +62,8 @@ class TinyConfig:
     def __post_init__(self) -> None:
         if self.arch not in TINY_ARCHS:
             raise UsageError(f"unknown tiny architecture {self.arch!r}; choose from {', '.join(TINY_ARCHS)}")
+        if self.n_ctx < 1:
+            raise UsageError(f"--n-ctx must be >= 1, got {self.n_ctx}")
         if self.d_model % self.n_heads:
             raise UsageError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
 

@@ -1,0 +1,383 @@
+"""``interp gsm8k``: few-shot chain-of-thought accuracy on GSM8K by greedy generation, with edits.
+
+    DIR/config.json            the :class:`GSM8KRun` config, the model, the exemplars and the few-shot prefix
+    DIR/prompts.jsonl          the exact prompt of every problem: {"id", "prompt", "n_prompt_tokens"}
+    DIR/results.parquet        one row per (edit, problem): id, question, gold, generation, pred, correct,
+                               n_generated_tokens, plus edit, finish (stop/eos/length), n_prompt_tokens
+    DIR/summary.json           n, accuracy, ci_low, ci_high (Wilson 95%), tokens_per_s, edits (see below)
+    DIR/summary.parquet        (several configs) one row per edit, on the same problems
+    DIR/accuracy_by_edit.png   (several configs) accuracy per edit with its interval
+    DIR/harness.json           (--check-harness) lm-eval's gsm8k_cot on the same model and problems
+    DIR/parts/<edit>/*.parquet finished batches; a killed run started again with the same options
+                               skips the problems they hold (``--n``, ``--batch-size`` and
+                               ``--device`` may change: a larger ``--n`` generates only the new problems)
+
+Configs: the unedited model alone, or the baseline plus one config per ``--laser``/``--edit``
+(each edit on its own, not composed) plus, with ``--laser-grid``, every
+``--layers x --matrices x --rhos`` LASER edit. ``summary.json`` holds the numbers of the only
+config, or, with edits, those of the requested edit when there is exactly one (the baseline's
+under ``"baseline"``), and a ``"configs"`` list whenever there are several.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from interp.edits.apply import apply_edits, check_edits
+from interp.edits.spec import Edit, edits_label
+from interp.edits.svd_cache import SVDCache
+from interp.errors import UsageError
+from interp.generate import GenerateConfig, Generator, plan_batches, split_common_prefix
+from interp.gsm8k.summary import summarize
+from interp.io import read_json, write_json, write_parquet
+from interp.laser.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, parse_layers
+from interp.models.embedded import DEFAULT_MODEL
+from interp.models.loading import HookedModel, ModelSpec, load_model
+from interp.tasks import gsm8k as gsm
+
+log = logging.getLogger(__name__)
+
+RESULT_COLUMNS = ("id", "question", "gold", "generation", "pred", "correct", "n_generated_tokens")
+# options a resumed run may change: they do not change what is generated for a problem
+# (``n`` only adds or drops problems; the few-shot prefix is checked to be the same)
+_RESUMABLE_CHANGES = {"out", "n", "batch_size", "device", "check_harness"}
+
+
+@dataclass(frozen=True)
+class GSM8KRun:
+    """Everything that defines one ``interp gsm8k`` run (written to ``config.json``)."""
+
+    out: str
+    model: str = DEFAULT_MODEL
+    checkpoint: str | None = None
+    n: int | None = None  # the first n test problems (None: all)
+    seed: int = 0  # draws the exemplars with --exemplars train
+    data: str | None = None  # GSM8K jsonl of the evaluated split (None: hub openai/gsm8k test)
+    train_data: str | None = None  # exemplar pool for --exemplars train (None: train.jsonl next to data, else hub)
+    n_shot: int = gsm.MAX_SHOTS
+    exemplars: str = "wei"
+    edits: tuple[str, ...] = ()  # one config per edit (not composed)
+    laser_grid: bool = False
+    layers: str = "all"
+    matrices: tuple[str, ...] = DEFAULT_MATRICES
+    rhos: tuple[float, ...] = DEFAULT_RHOS
+    max_new_tokens: int = 256
+    batch_size: int = 8
+    device: str = "auto"
+    lm_text: str | None = None  # reference text for mean edits
+    check_harness: bool = False
+
+    def __post_init__(self) -> None:
+        if self.n is not None and self.n < 1:
+            raise UsageError(f"--n must be >= 1, got {self.n}")
+        if self.exemplars not in gsm.EXEMPLAR_SOURCES:
+            raise UsageError(f"--exemplars must be one of {', '.join(gsm.EXEMPLAR_SOURCES)}, got {self.exemplars!r}")
+        if self.n_shot < 0:
+            raise UsageError(f"--n-shot must be >= 0, got {self.n_shot}")
+        if self.exemplars == "wei" and self.n_shot > gsm.MAX_SHOTS:
+            raise UsageError(
+                f"--n-shot {self.n_shot}: Wei et al. give {gsm.MAX_SHOTS} exemplars; use at most {gsm.MAX_SHOTS} or --exemplars train"
+            )
+        GenerateConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)  # validates both
+        for edit in self.edits:
+            Edit.parse(edit)
+        if self.laser_grid:
+            Grid(layers=(0,), matrices=self.matrices, rhos=self.rhos)  # validates matrices and rhos
+            from interp.edits.spec import MATRICES
+
+            for matrix in self.matrices:
+                if matrix not in MATRICES:
+                    raise UsageError(f"unknown matrix {matrix!r}; choose from {', '.join(MATRICES)}")
+        for name in ("data", "train_data", "lm_text"):
+            value = getattr(self, name)
+            if value is not None and not Path(value).expanduser().is_file():
+                flag = "--" + name.replace("_", "-")
+                raise UsageError(f"{flag} {value} does not exist; give a file")
+        if self.check_harness and self.exemplars != "wei":
+            raise UsageError("--check-harness compares with lm-eval's gsm8k_cot, which uses the Wei et al. exemplars: use --exemplars wei")
+        ModelSpec.parse(self.model, self.checkpoint)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "GSM8KRun":
+        names = {f.name for f in fields(cls)}
+        kept = {k: v for k, v in values.items() if k in names}
+        for key in ("edits", "matrices", "rhos"):
+            if key in kept:
+                kept[key] = tuple(kept[key])
+        return cls(**kept)
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The problems and their prompts as the model sees them."""
+
+    problems: tuple[gsm.Problem, ...]
+    few_shot: gsm.FewShotPrompt
+    prefix_ids: tuple[int, ...]
+    suffix_ids: tuple[tuple[int, ...], ...]
+
+    def n_tokens(self, i: int) -> int:
+        return len(self.prefix_ids) + len(self.suffix_ids[i])
+
+
+def load_problems(config: GSM8KRun) -> tuple[list[gsm.Problem], tuple[gsm.Exemplar, ...]]:
+    """The first ``n`` problems of the evaluated split and the exemplars (no model needed)."""
+    problems = gsm.load_split(config.data, "test")
+    if config.n is not None:
+        if config.n > len(problems):
+            log.info("--n %d is more than the %d problems available: using all of them", config.n, len(problems))
+        problems = problems[: config.n]
+    questions = [p.question for p in problems]
+    train = None
+    if config.exemplars == "train":
+        train_source = config.train_data or gsm.default_train_path(config.data)
+        train = gsm.load_split(train_source, "train")
+    exemplars = gsm.choose_exemplars(config.exemplars, config.n_shot, questions, seed=config.seed, train=train)
+    return problems, exemplars
+
+
+def build_prompts(model: HookedModel, problems: list[gsm.Problem], exemplars: tuple[gsm.Exemplar, ...], max_new_tokens: int) -> Prompts:
+    """Tokenize every whole prompt (with the model's BOS policy, as a harness does), split off the
+    tokens all prompts share (the prefix whose cache is computed once); check the context length."""
+    few_shot = gsm.FewShotPrompt(exemplars)
+    full = [model.tokenizer.encode_prompt(few_shot.prompt(p.question)) for p in problems]
+    prefix_ids, suffix_ids = split_common_prefix(full)
+    n_ctx = int(model.bridge.cfg.n_ctx)
+    longest = max(range(len(problems)), key=lambda i: len(full[i]))
+    total = len(full[longest])
+    if total + max_new_tokens > n_ctx:
+        raise UsageError(
+            f"the longest prompt (problem {problems[longest].id}) has {total} tokens, plus --max-new-tokens "
+            f"{max_new_tokens} that exceeds {model.spec.display}'s context of {n_ctx} tokens; "
+            f"use fewer shots (--n-shot {max(0, len(exemplars) - 1)} or less) or a smaller --max-new-tokens"
+        )
+    return Prompts(tuple(problems), few_shot, prefix_ids, suffix_ids)
+
+
+def edit_configs(config: GSM8KRun, model: HookedModel) -> list[tuple[Edit, ...]]:
+    """The configs to run: the baseline, one per requested edit, and the LASER grid."""
+    configs: list[tuple[Edit, ...]] = [()]
+    configs += [(Edit.parse(e),) for e in config.edits]
+    if config.laser_grid:
+        layers = parse_layers(config.layers, model.n_layers)
+        configs += Grid(layers=layers, matrices=config.matrices, rhos=config.rhos).configs()
+    unique = list(dict.fromkeys(configs))
+    for edits in unique:
+        check_edits(model, edits)
+    return unique
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^\w.+-]", "_", label)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _check_resume(out: Path, config: GSM8KRun, prefix: str | None = None) -> None:
+    """UsageError when ``out`` holds a run with different generating options (or, given
+    ``prefix``, another few-shot prefix: with ``--exemplars train`` it depends on the questions)."""
+    path = out / "config.json"
+    if not path.is_file():
+        return
+    old = read_json(path)
+    if prefix is not None and old.get("prefix") not in (None, prefix):
+        raise UsageError(f"{out} holds a run with another few-shot prefix (the exemplars changed with --n); use a new --out")
+    new = asdict(config)
+    differs = sorted(
+        k for k in new if k not in _RESUMABLE_CHANGES and json.loads(json.dumps(old.get(k))) != json.loads(json.dumps(new[k]))
+    )
+    if differs:
+        raise UsageError(
+            f"{out} holds a run with other options ({', '.join('--' + k.replace('_', '-') for k in differs)} differ); "
+            "use a new --out, or the same options to resume it"
+        )
+
+
+def _done_parts(folder: Path) -> tuple[list[pd.DataFrame], set[int]]:
+    frames = [pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet"))]
+    done = {int(i) for f in frames for i in f["id"]}
+    return frames, done
+
+
+def _batch_rows(prompts: Prompts, indices: list[int], generations, label: str, part: int, wall: float) -> pd.DataFrame:
+    rows = []
+    for i, gen in zip(indices, generations):
+        problem = prompts.problems[i]
+        pred = gsm.extract_answer(gen.text)
+        rows.append({
+            "id": problem.id,
+            "question": problem.question,
+            "gold": problem.gold,
+            "generation": gen.text,
+            "pred": pred,
+            "correct": pred == problem.gold,
+            "n_generated_tokens": gen.n_tokens,
+            "finish": gen.finish,
+            "n_prompt_tokens": prompts.n_tokens(i),
+            "edit": label,
+            "batch": part,
+            "batch_wall_s": wall,
+        })
+    return pd.DataFrame(rows).astype({"pred": "string"})
+
+
+def generate_config(
+    model: HookedModel,
+    prompts: Prompts,
+    edits: tuple[Edit, ...],
+    folder: Path,
+    gen_config: GenerateConfig,
+    *,
+    means=None,
+    svd_cache: SVDCache | None = None,
+    seed: int = 0,
+    bar: tqdm | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Generate every problem not yet in ``folder`` under ``edits``; all rows of this config, in problem order."""
+    label = edits_label(edits)
+    frames, done = _done_parts(folder)
+    todo = [i for i, p in enumerate(prompts.problems) if p.id not in done]
+    if bar is not None:
+        bar.update(len(prompts.problems) - len(todo))
+    info: dict[str, Any] = {}
+    if todo:
+        folder.mkdir(parents=True, exist_ok=True)
+        with apply_edits(model, edits, means=means, svd_cache=svd_cache, seed=seed) as report:
+            generator = Generator(model, prompts.prefix_ids, gen_config)
+            info = {"n_matrices_edited": report.n_matrices_edited, "n_hooks": report.n_hooks, "backend": generator.backend}
+            part = len(frames)
+            batches = plan_batches([len(prompts.suffix_ids[i]) for i in todo], gen_config.batch_size)
+            for batch in batches:
+                indices = [todo[j] for j in batch]
+                start = time.perf_counter()
+                output = generator.run_batch([prompts.suffix_ids[i] for i in indices])
+                wall = time.perf_counter() - start
+                frame = _batch_rows(prompts, indices, output.generations, label, part, wall)
+                write_parquet(folder / f"part-{part:05d}.parquet", frame)
+                frames.append(frame)
+                part += 1
+                if bar is not None:
+                    bar.update(len(indices))
+    frame = pd.concat(frames, ignore_index=True)
+    order = {p.id: k for k, p in enumerate(prompts.problems)}
+    frame = frame[frame["id"].isin(order)].sort_values("id", key=lambda s: s.map(order)).reset_index(drop=True)
+    return frame, info
+
+
+def _config_summary(frame: pd.DataFrame, edits: tuple[Edit, ...], info: dict[str, Any]) -> dict[str, Any]:
+    first = edits[0] if edits else None
+    return {
+        "edit": edits_label(edits),
+        "edits": [e.label for e in edits],
+        "layer": first.layer if first else -1,
+        "matrix": first.matrix if first else "",
+        "kind": first.kind if first else "baseline",
+        "rho": first.rho if first and first.rho is not None else float("nan"),
+        **summarize(frame),
+        **info,
+    }
+
+
+def _means(model: HookedModel, configs: list[tuple[Edit, ...]], lm_text: str | None):
+    from interp.laser.lm_cost import lm_batches, lm_contexts, mean_keys, mean_outputs, reference_text
+
+    keys = mean_keys([e for c in configs for e in c])
+    if not keys:
+        return None
+    text, source = reference_text(lm_text)
+    log.info("mean edits: sublayer means over %s", source)
+    return mean_outputs(model, lm_batches(model, lm_contexts(model, text, source)), keys)
+
+
+def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
+    """Generate, score and write the run folder (see the module doc); returns summary.json's content."""
+    out = Path(config.out)
+    _check_resume(out, config)
+    problems, exemplars = load_problems(config)  # data errors before the model loads
+    _check_resume(out, config, gsm.FewShotPrompt(exemplars).prefix)
+    model = load_model(config.model, config.checkpoint, device=config.device)
+    prompts = build_prompts(model, problems, exemplars, config.max_new_tokens)
+    configs = edit_configs(config, model)
+    means = _means(model, configs, config.lm_text)
+    gen_config = GenerateConfig(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size, stop=(gsm.STOP,))
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", {
+        **asdict(config),
+        "model_display": model.spec.display,
+        "n_problems": len(problems),
+        "configs": [edits_label(c) for c in configs],
+        "exemplar_sources": [e.source for e in exemplars],
+        "n_prefix_tokens": len(prompts.prefix_ids),
+        "prefix": prompts.few_shot.prefix,
+    })
+    _write_text(out / "prompts.jsonl", "".join(
+        json.dumps({"id": p.id, "prompt": prompts.few_shot.prompt(p.question), "n_prompt_tokens": prompts.n_tokens(i)}) + "\n"
+        for i, p in enumerate(problems)
+    ))
+
+    svd_cache = SVDCache() if len(configs) > 2 else None
+    frames, summaries = [], []
+    with tqdm(total=len(problems) * len(configs), desc="gsm8k", unit="problem", dynamic_ncols=True) as bar:
+        for edits in configs:
+            label = edits_label(edits)
+            bar.set_postfix_str(label)
+            frame, info = generate_config(
+                model, prompts, edits, out / "parts" / _slug(label), gen_config,
+                means=means, svd_cache=svd_cache, seed=config.seed, bar=bar,
+            )
+            frames.append(frame)
+            summaries.append(_config_summary(frame, edits, info))
+            log.info("%s: accuracy %.3f [%.3f, %.3f]", label, summaries[-1]["accuracy"], summaries[-1]["ci_low"], summaries[-1]["ci_high"])
+
+    results = pd.concat(frames, ignore_index=True)
+    columns = list(RESULT_COLUMNS) + [c for c in results.columns if c not in RESULT_COLUMNS]
+    write_parquet(out / "results.parquet", results[columns])
+    summary = _summary_json(summaries, model.spec.display)
+    if len(configs) > 1:
+        from interp.gsm8k.plots import accuracy_by_edit
+
+        table = pd.DataFrame(summaries)
+        table["edits"] = table["edits"].map(lambda e: "+".join(e))
+        base = summaries[0]["accuracy"]
+        table["delta_accuracy"] = table["accuracy"] - base
+        write_parquet(out / "summary.parquet", table)
+        accuracy_by_edit(table, out / "accuracy_by_edit.png", title=f"{model.spec.display} · GSM8K {config.n_shot}-shot CoT (n={len(problems)})")
+    if config.check_harness:
+        from interp.gsm8k.harness import run_harness
+
+        harness = run_harness(model, prompts, frames[0], config)
+        write_json(out / "harness.json", harness)
+        summary["harness"] = {k: v for k, v in harness.items() if not isinstance(v, (list, dict))}
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+def _summary_json(summaries: list[dict[str, Any]], model_display: str) -> dict[str, Any]:
+    def brief(s: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in s.items() if k not in ("layer", "matrix", "kind", "rho")}
+
+    base = brief(summaries[0])
+    if len(summaries) == 1:
+        return {"model": model_display, **base}
+    if len(summaries) == 2:
+        edited = brief(summaries[1])
+        return {
+            "model": model_display, **edited, "baseline": base,
+            "delta_accuracy": edited["accuracy"] - base["accuracy"], "configs": [base, edited],
+        }
+    return {"model": model_display, "n": base["n"], "baseline": base, "configs": [brief(s) for s in summaries]}
