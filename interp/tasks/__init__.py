@@ -3,6 +3,7 @@
     ioi        indirect object identification, a seeded generator (tasks/ioi.py)
     factual    curated facts over several relations (tasks/factual.py)
     prompts:F  the user's own jsonl file F (tasks/custom.py)
+    gsm8k[:F]  GSM8K teacher-forced readout: the answer after the gold worked solution (tasks/gsm8k.py)
 
 ``build_task(name, tokenizer, n=..., seed=...)`` returns a :class:`PromptSet`.
 """
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # the task modules import the tokenizer stack (torch, transfo
     from interp.models.tokens import PromptTokenizer
     from interp.tasks.base import PromptSet
 
-TASKS = ("ioi", "factual")  # plus the prompts:FILE form
+TASKS = ("ioi", "factual")  # plus the prompts:FILE form, and gsm8k / gsm8k:FILE
 PREFIX = "prompts:"  # the user's own file: prompts:FILE (interp.tasks.custom)
 
 __all__ = ["TASKS", "build_task"]
@@ -42,10 +43,14 @@ def build_task(
         raise UsageError(f"--relations filters the factual task; task {name!r} has no relations")
     if relations:
         return build_factual(tokenizer, n=n, seed=seed, relations=tuple(relations))
+    if name == "gsm8k" or name.startswith("gsm8k:"):
+        from interp.tasks.gsm8k import build_readout
+
+        return build_readout(tokenizer, data=name.partition(":")[2] or None, n=n, seed=seed)
     if name.startswith(PREFIX):
         return build_custom(name[len(PREFIX):], tokenizer, n=n, seed=seed)
     if name in builders:
         return builders[name](tokenizer, n=n, seed=seed)
     raise UsageError(
-        f"unknown task {name!r}; choose from {', '.join(TASKS)}, prompts:FILE (a jsonl of {{\"prompt\", \"answer\"}})"
+        f"unknown task {name!r}; choose from {', '.join(TASKS)}, prompts:FILE (a jsonl of {{\"prompt\", \"answer\"}}), gsm8k or gsm8k:FILE"
     )

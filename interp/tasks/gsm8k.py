@@ -315,3 +315,40 @@ class FewShotPrompt:
     def prompt(self, question: str) -> str:
         """The exact text the model continues for ``question``."""
         return self.prefix + self.suffix(question)
+
+
+#: problems in the teacher-forced readout task unless ``--n`` says otherwise (a seeded sample of the test split)
+READOUT_DEFAULT_N = 200
+READOUT_TASK = "gsm8k"
+
+
+def build_readout(tokenizer, *, data: str | Path | None = None, n: int | None = None, seed: int = 0, n_shot: int = MAX_SHOTS):
+    """The teacher-forced readout task: can the model read the result of the worked solution out of its context?
+
+    Per problem (a seeded ``n`` of the test split, default 200): the prompt is the Wei et al.
+    few-shot prefix (``n_shot`` exemplars, none equal to an evaluated question), the question and
+    the gold worked solution (calculator annotations removed) up to "The answer is"; the answer
+    is " N", the gold number (several tokens for digit-splitting tokenizers). P(" the") is the
+    usual distractor. One forward pass per problem (the prefix is not shared across problems).
+    """
+    from interp.tasks.base import PromptSet, check_n, sample_rows  # the task modules' common pieces
+
+    check_n(n)
+    problems = load_split(data, "test")
+    rows = sample_rows(len(problems), READOUT_DEFAULT_N if n is None else n, seed)
+    chosen = [problems[i] for i in rows]
+    exemplars = choose_exemplars("wei", n_shot, [p.question for p in chosen])
+    few_shot = FewShotPrompt(exemplars)
+    prompts = tuple(f"{few_shot.prompt(p.question)} {p.rationale} {ANSWER_PHRASE}" for p in chosen)
+    answers = tuple(" " + p.gold for p in chosen)
+    tokens = tuple(tuple(tokenizer.encode_answer(a, where=f"GSM8K problem {p.id}")) for a, p in zip(answers, chosen))
+    task = READOUT_TASK if data is None else f"{READOUT_TASK}:{data}"
+    return PromptSet(
+        task=task,
+        prompts=prompts,
+        answers=answers,
+        answer_ids=tuple(t[0] for t in tokens),
+        distractor_ids=tuple(() for _ in chosen),
+        columns={"id": tuple(p.id for p in chosen), "gold": tuple(p.gold for p in chosen)},
+        answer_tokens=tokens,
+    )
