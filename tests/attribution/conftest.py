@@ -6,20 +6,11 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 PROMPTS = (
     "When the morning came, the travellers went to the market in Dunmorrow.",
     "A letter arrived from the capital; it said",
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

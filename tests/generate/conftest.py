@@ -12,14 +12,6 @@ import torch
 from interp.models.tiny import TINY_ARCHS, TinyConfig, make_tiny_model
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _sharpen(folder, seed: int, std: float = 0.15) -> None:
     """Redraw the matrices with a larger spread: the default initialisation (std 0.02) makes a tiny
     model repeat one token whatever the prompt, which would make generation tests vacuous."""

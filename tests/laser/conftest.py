@@ -1,5 +1,5 @@
-"""Fixtures for the LASER tests: one thread per test process (the tiny models are faster that way on
-a shared machine), a few prompts and their batches.
+"""Fixtures for the LASER tests: a few prompts, and helpers that snapshot weights and check them
+bit for bit (one torch thread per test module comes from the root conftest).
 
 (Tests here do not ``from conftest import ...``: with this file present that name is this module.)
 """
@@ -16,15 +16,6 @@ PROMPTS = (
     "the king had gone to the sea and",
     "In the evening, the children played in",
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny matrices: threads only add overhead (and oversubscribe a shared machine). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
