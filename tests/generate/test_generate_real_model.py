@@ -32,7 +32,7 @@ def gemma():
 
 def test_gemma_batched_equals_single_past_the_sliding_window(gemma):
     window = gemma.hf_model.config.sliding_window
-    few_shot = gsm.FewShotPrompt(tuple(gsm.wei_exemplars()[:6]))
+    few_shot = gsm.FewShotPrompt(tuple(gsm.wei_exemplars()))  # all eight: past the 512-token window
     prefix = gemma.tokenizer.encode_prompt(few_shot.prefix)
     suffixes = [gemma.tokenizer.tokenizer.encode(few_shot.suffix(q), add_special_tokens=False) for q in QUESTIONS]
     assert len(prefix) > window  # the case where padding placement matters
