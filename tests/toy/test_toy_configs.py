@@ -109,3 +109,18 @@ def test_an_old_config_reads_as_what_it_was_trained_with():
 def test_bad_trigger_output_or_arch(make, message):
     with pytest.raises(UsageError, match=message):
         make()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [("model.d_model", "abc", "model.d_model takes an integer, not str 'abc'"),
+     ("optim.lr", "fast", "optim.lr takes a number"),
+     ("model.layernorm", "3", "model.layernorm takes true or false"),
+     ("data.trigger_output", "1", "data.trigger_output takes a str")],
+)
+def test_set_errors_name_the_field_value_and_type(key, value, needle):
+    from interp.errors import UsageError
+    from interp.toy.configs import preset, with_overrides
+
+    with pytest.raises(UsageError, match=needle.replace("(", r"\(").replace("[", r"\[")):
+        with_overrides(preset("chen"), {key: value})
