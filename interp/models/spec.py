@@ -46,13 +46,18 @@ def read_config_json(folder: Path) -> dict[str, Any] | None:
     return data
 
 
+def toy_config_json(folder: Path) -> dict[str, Any] | None:
+    """The toy config of a run or step folder, None when it is no toy folder (UsageError when unreadable)."""
+    data = read_config_json(folder)
+    return data if data is not None and data.get("format") == TOY_FORMAT else None
+
+
 def is_toy_folder(folder: Path) -> bool:
     """True for a toy run folder or a toy checkpoint folder (``config.json`` with the toy format)."""
     try:
-        data = read_config_json(folder)
+        return toy_config_json(folder) is not None
     except UsageError:
         return False
-    return data is not None and data.get("format") == TOY_FORMAT
 
 
 @dataclass(frozen=True)

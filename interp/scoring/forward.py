@@ -60,7 +60,7 @@ def _n_ctx(model: HookedModel) -> int | None:
 
 def _build(model: HookedModel, indices: Sequence[int], prompts: Sequence[list[int]], answers: Sequence[list[int]] | None) -> Batch:
     """One batch of ``prompts`` (token ids) and, when given, their answers' token ids."""
-    rows = [p if answers is None else p + a[:-1] for p, a in zip(prompts, answers or [[]] * len(prompts))]
+    rows = list(prompts) if answers is None else [p + a[:-1] for p, a in zip(prompts, answers)]
     input_ids, mask, _ = model.tokenizer.pad_batch(rows)
     last = torch.tensor([len(p) - 1 for p in prompts], dtype=torch.long)
     if answers is None:

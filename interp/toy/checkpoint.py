@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from interp.errors import UsageError
-from interp.models.spec import TOY_FORMAT, ModelSpec, available_steps, read_config_json
+from interp.models.spec import TOY_FORMAT, ModelSpec, available_steps, toy_config_json
 from interp.toy.configs import RunConfig
 from interp.toy.model import ToyTransformer
 
@@ -37,17 +37,11 @@ def checkpoint_steps(steps: int) -> list[int]:
     return out
 
 
-def _read_config(path: Path) -> dict | None:
-    """The toy config of ``path`` (a run or step folder), None when it is no toy folder; UsageError when unreadable."""
-    d = read_config_json(path)
-    return d if d is not None and d.get("format") == TOY_FORMAT else None
-
-
 def is_toy_checkpoint(path: str | Path) -> bool:
     """True for a ``step{N}/`` folder with a toy config and weights."""
     path = Path(path)
     try:
-        d = _read_config(path)
+        d = toy_config_json(path)
     except UsageError:
         return False
     return d is not None and "step" in d and (path / WEIGHTS).is_file()
@@ -57,7 +51,7 @@ def is_toy_run(path: str | Path) -> bool:
     """True for a run directory: a toy ``config.json`` and at least one ``step{N}/`` folder."""
     path = Path(path)
     try:
-        return _read_config(path) is not None and bool(list_steps(path))
+        return toy_config_json(path) is not None and bool(list_steps(path))
     except UsageError:
         return False
 
@@ -97,7 +91,7 @@ def load_checkpoint(
     A corrupt or unreadable config or weights file is a UsageError naming the file.
     """
     folder = resolve(path)
-    d = _read_config(folder)
+    d = toy_config_json(folder)
     if d is None or "step" not in d:
         raise UsageError(f"{folder / CONFIG} is not a toy checkpoint config (format {TOY_FORMAT!r} with a step)")
     config = RunConfig.from_dict(d)
@@ -125,9 +119,9 @@ def resolve(path: str | Path, step: int | None = None) -> Path:
         if step is not None and step != int(match.group(1)):
             raise UsageError(f"{path} is already a checkpoint folder; --step applies to run directories")
         return path
-    if _read_config(path) is None or not list_steps(path):
+    steps = list_steps(path) if toy_config_json(path) is not None else []
+    if not steps:
         raise UsageError(f"{path} is not a toy run (expected config.json with format {TOY_FORMAT!r} and step*/ folders)")
-    steps = list_steps(path)
     if step is None:
         return step_dir(path, steps[-1])
     if step not in steps:
