@@ -1,10 +1,16 @@
-"""Prompts per second, in one run: batched vs one prompt at a time, and single- vs multi-token answers.
+"""Prompts per second, in one run: batched vs one prompt at a time, single- vs multi-token answers,
+and few-shot prompts with their shared prefix run once vs full forward passes.
 
     python bench/bench_eval.py [--model embedded:smollm2-135m] [--task factual] [--n 96] [--batch-size 32]
+                               [--readout-n 8]
 
 Prints both throughputs and their ratio (target >= 3x), and checks both ways agree. Then, on the
 factual task, the batched throughput of the facts whose answer is one token against those whose
-answer is several (teacher-forced in the same single forward pass), as a ratio.
+answer is several (teacher-forced in the same single forward pass), as a ratio. Last, on
+``--readout-n`` problems of the GSM8K readout task (8-shot prompts of about 900 tokens, from
+``../shared/data/gsm8k/test.jsonl``), the metrics with the few-shot prefix run once
+(``interp.scoring.prefix``) against plain full forward passes, as a ratio, with their largest
+difference.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ import time
 import numpy as np
 import torch
 
-from interp.scoring.evaluate import evaluate
+from interp.paths import shared_data_dir
+from interp.scoring.evaluate import collect_metrics, evaluate
+from interp.scoring.forward import make_batches, read_logits
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import load_model
 from interp.tasks import build_task
@@ -37,6 +45,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=96)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--readout-n", type=int, default=8, help="GSM8K readout problems for the shared-prefix ratio (0: skip)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: no thrashing on a shared 2-core machine)")
     args = parser.parse_args()
@@ -72,6 +81,20 @@ def main() -> None:
     print(f"factual, {k} prompts each: single-token answers {k / t_one:8.1f} prompts/s, "
           f"multi-token answers (mean {mean_len:.1f} tokens) {k / t_multi:8.1f} prompts/s")
     print(f"multi_vs_single_token_throughput: {t_one / t_multi:.2f}x")
+    if args.readout_n:
+        shared_prefix(model, args.readout_n, args.batch_size, args.repeats)
+
+
+def shared_prefix(model, n: int, batch_size: int, repeats: int) -> None:
+    readout = build_task(f"gsm8k:{shared_data_dir() / 'gsm8k' / 'test.jsonl'}", model.tokenizer, n=n, seed=0)
+    batches = make_batches(model, readout.prompts, batch_size, answers=readout.answer_sequences)
+    t_full, full = timed(lambda: collect_metrics(model, readout, batches, read_logits), repeats)
+    t_once, once = timed(lambda: collect_metrics(model, readout, batches), repeats)
+    diff = float(np.max(np.abs(full["logp_answer_full"] - once["logp_answer_full"])))
+    tokens = np.mean([len(model.tokenizer.encode_prompt(p)) for p in readout.prompts])
+    print(f"GSM8K readout, {len(readout)} prompts of {tokens:.0f} tokens on average: full forward {len(readout) / t_full:6.2f} prompts/s, "
+          f"shared prefix once {len(readout) / t_once:6.2f} prompts/s; max |logp_answer_full difference| {diff:.1e}")
+    print(f"shared_prefix_vs_full: {t_full / t_once:.2f}x")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from interp.tasks.base import PromptSet
 
 
 def build_task(name: str, model: HookedModel | PromptTokenizer, *, n: int | None = None, seed: int = 0) -> PromptSet:
-    """The prompt set of task ``name`` (``ioi``, ``factual``, ``prompts:FILE``) tokenised for ``model``."""
+    """The prompt set of task ``name`` (``ioi``, ``factual``, ``prompts:FILE``, ``gsm8k``, ``gsm8k:FILE``) tokenised for ``model``."""
     tokenizer = model.tokenizer if isinstance(model, HookedModel) else model
     if not isinstance(tokenizer, PromptTokenizer):
         raise UsageError(f"build_task needs a loaded text model (interp.load_model(...)), got {type(model).__name__}")

@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny random models (GPT-2, GPT-NeoX, Llama) with an offline tokenizer,
+"""Shared fixtures: tiny random models (GPT-2, GPT-NeoX, Llama) with an offline tokenizer (also
+with a 1024-token context, for few-shot prompts),
 a fake Hugging Face hub cache of Pythia-named checkpoints, and seeded RNGs.
 
 The hub is switched off and pointed at a per-session temporary cache *before* any
@@ -75,6 +76,39 @@ def tiny_gpt2(tiny_model_dirs):
     from interp.models.loading import load_model
 
     return load_model(str(tiny_model_dirs["gpt2"]), device="cpu")
+
+
+def _sharpen(folder, seed: int, std: float = 0.15) -> None:
+    """Redraw the matrices with a larger spread: the default initialisation (std 0.02) makes a tiny
+    model repeat one token whatever the prompt, which would make generation tests vacuous."""
+    from transformers import AutoModelForCausalLM  # heavy: only when a long model is built
+
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.ndim >= 2:
+                param.copy_(torch.randn(param.shape, generator=generator) * std)
+    model.save_pretrained(folder)
+
+
+@pytest.fixture(scope="session")
+def long_tiny_dirs(tmp_path_factory, tiny_tokenizer):
+    """Tiny models with a 1024-token context whose greedy continuations depend on the prompt."""
+    root = tmp_path_factory.mktemp("tiny-long")
+    dirs = {}
+    for i, arch in enumerate(TINY_ARCHS):
+        dirs[arch] = make_tiny_model(root / arch, TinyConfig(arch=arch, n_ctx=1024), tiny_tokenizer)
+        _sharpen(dirs[arch], seed=i)
+    return dirs
+
+
+@pytest.fixture(scope="session", params=TINY_ARCHS)
+def long_tiny(request, long_tiny_dirs):
+    """A loaded tiny model with a 1024-token context, once per architecture."""
+    from interp.models.loading import load_model
+
+    return load_model(str(long_tiny_dirs[request.param]), device="cpu")
 
 
 def make_fake_hub_repo(name: str, steps: list[int], tokenizer, arch: str = "gpt-neox") -> dict[int, str]:

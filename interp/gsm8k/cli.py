@@ -36,16 +36,15 @@ def gsm8k(
 ) -> None:
     """Few-shot chain-of-thought accuracy on GSM8K by greedy generation, with and without edits."""
     from interp.gsm8k.run import GSM8KRun, run_gsm8k
+    from interp.models.spec import ModelSpec
 
-    edit_texts: list[str] = []
-    for text in laser or []:
-        edit_texts += [e.label for e in edits_from_options([text], None)]
-    for text in edit or []:
-        edit_texts += [e.label for e in edits_from_options(None, [text])]
+    # each edit is its own config (not composed), so two edits of one matrix are fine: parsed one by one
+    edits = [e for text in laser or [] for e in edits_from_options([text], None)]
+    edits += [e for text in edit or [] for e in edits_from_options(None, [text])]
     config = GSM8KRun(
-        out=str(out), model=model, checkpoint=checkpoint, n=n, seed=seed,
+        out=str(out), model=ModelSpec.parse(model, checkpoint), n=n, seed=seed,
         data=None if data is None else str(data), train_data=None if train_data is None else str(train_data),
-        n_shot=n_shot, exemplars=exemplars, edits=tuple(edit_texts), laser_grid=laser_grid, layers=layers,
+        n_shot=n_shot, exemplars=exemplars, edits=tuple(edits), laser_grid=laser_grid, layers=layers,
         matrices=parse_names(matrices), rhos=parse_floats(rhos), max_new_tokens=max_new_tokens,
         batch_size=batch_size, device=device, lm_text=None if lm_text is None else str(lm_text),
         check_harness=check_harness,

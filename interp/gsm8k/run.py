@@ -12,6 +12,11 @@
                                skips the problems they hold (``--n``, ``--batch-size`` and
                                ``--device`` may change: a larger ``--n`` generates only the new problems)
 
+A finished run started again with other edits (``--laser``, ``--edit``, ``--laser-grid`` and its
+``--layers/--matrices/--rhos``) generates only the configs it does not hold yet: the rows of
+``results.parquet`` count as done, like the parts (which a committed result folder leaves out).
+So the baseline of a 200-problem run is generated once, however many edits are added later.
+
 Configs: the unedited model alone, or the baseline plus one config per ``--laser``/``--edit``
 (each edit on its own, not composed) plus, with ``--laser-grid``, every
 ``--layers x --matrices x --rhos`` LASER edit. ``summary.json`` holds the numbers of the only
@@ -26,7 +31,7 @@ import logging
 import os
 import re
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +44,12 @@ from interp.edits.svd_cache import SVDCache
 from interp.errors import UsageError
 from interp.generate import GenerateConfig, Generator, plan_batches, split_common_prefix
 from interp.gsm8k.summary import summarize
-from interp.io import read_json, write_json, write_parquet
+from interp.errors import check_positive
+from interp.io import config_from_dict, existing_file, output_dir, output_lock, read_json, temp_path, to_jsonable, write_json, write_parquet
 from interp.laser.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, parse_layers
 from interp.models.embedded import DEFAULT_MODEL
-from interp.models.loading import HookedModel, ModelSpec, load_model
+from interp.models.loading import HookedModel, load_model
+from interp.models.spec import ModelSpec
 from interp.tasks import gsm8k as gsm
 
 log = logging.getLogger(__name__)
@@ -50,7 +57,8 @@ log = logging.getLogger(__name__)
 RESULT_COLUMNS = ("id", "question", "gold", "generation", "pred", "correct", "n_generated_tokens")
 # options a resumed run may change: they do not change what is generated for a problem
 # (``n`` only adds or drops problems; the few-shot prefix is checked to be the same)
-_RESUMABLE_CHANGES = {"out", "n", "batch_size", "device", "check_harness"}
+# (edits only add or drop configs: each config's rows are kept apart, by its edit label)
+_RESUMABLE_CHANGES = {"out", "n", "batch_size", "device", "check_harness", "edits", "laser_grid", "layers", "matrices", "rhos"}
 
 
 @dataclass(frozen=True)
@@ -58,15 +66,14 @@ class GSM8KRun:
     """Everything that defines one ``interp gsm8k`` run (written to ``config.json``)."""
 
     out: str
-    model: str = DEFAULT_MODEL
-    checkpoint: str | None = None
+    model: ModelSpec = ModelSpec.parse(DEFAULT_MODEL)  # with its checkpoint (--checkpoint) folded in
     n: int | None = None  # the first n test problems (None: all)
     seed: int = 0  # draws the exemplars with --exemplars train
     data: str | None = None  # GSM8K jsonl of the evaluated split (None: hub openai/gsm8k test)
     train_data: str | None = None  # exemplar pool for --exemplars train (None: train.jsonl next to data, else hub)
     n_shot: int = gsm.MAX_SHOTS
     exemplars: str = "wei"
-    edits: tuple[str, ...] = ()  # one config per edit (not composed)
+    edits: tuple[Edit, ...] = ()  # one config per edit (not composed)
     laser_grid: bool = False
     layers: str = "all"
     matrices: tuple[str, ...] = DEFAULT_MATRICES
@@ -78,8 +85,11 @@ class GSM8KRun:
     check_harness: bool = False
 
     def __post_init__(self) -> None:
-        if self.n is not None and self.n < 1:
-            raise UsageError(f"--n must be >= 1, got {self.n}")
+        if not isinstance(self.model, ModelSpec):
+            raise UsageError(f"GSM8KRun.model must be a ModelSpec (ModelSpec.parse('...')), got {type(self.model).__name__}")
+        if not all(isinstance(e, Edit) for e in self.edits):
+            raise UsageError("GSM8KRun.edits must be parsed edits (interp.edits.spec.parse_edits)")
+        check_positive(self.n, "--n")
         if self.exemplars not in gsm.EXEMPLAR_SOURCES:
             raise UsageError(f"--exemplars must be one of {', '.join(gsm.EXEMPLAR_SOURCES)}, got {self.exemplars!r}")
         if self.n_shot < 0:
@@ -89,8 +99,6 @@ class GSM8KRun:
                 f"--n-shot {self.n_shot}: Wei et al. give {gsm.MAX_SHOTS} exemplars; use at most {gsm.MAX_SHOTS} or --exemplars train"
             )
         GenerateConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)  # validates both
-        for edit in self.edits:
-            Edit.parse(edit)
         if self.laser_grid:
             Grid(layers=(0,), matrices=self.matrices, rhos=self.rhos)  # validates matrices and rhos
             from interp.edits.spec import MATRICES
@@ -98,23 +106,16 @@ class GSM8KRun:
             for matrix in self.matrices:
                 if matrix not in MATRICES:
                     raise UsageError(f"unknown matrix {matrix!r}; choose from {', '.join(MATRICES)}")
-        for name in ("data", "train_data", "lm_text"):
-            value = getattr(self, name)
-            if value is not None and not Path(value).expanduser().is_file():
-                flag = "--" + name.replace("_", "-")
-                raise UsageError(f"{flag} {value} does not exist; give a file")
         if self.check_harness and self.exemplars != "wei":
             raise UsageError("--check-harness compares with lm-eval's gsm8k_cot, which uses the Wei et al. exemplars: use --exemplars wei")
-        ModelSpec.parse(self.model, self.checkpoint)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "GSM8KRun":
-        names = {f.name for f in fields(cls)}
-        kept = {k: v for k, v in values.items() if k in names}
-        for key in ("edits", "matrices", "rhos"):
-            if key in kept:
-                kept[key] = tuple(kept[key])
-        return cls(**kept)
+        """Back from ``config.json`` (also a folder written when the model was a string with a separate ``checkpoint``)."""
+        values = dict(values)
+        if isinstance(values.get("model"), str):
+            values["model"] = ModelSpec.parse(values["model"], values.get("checkpoint")).to_json_value()
+        return config_from_dict(cls, values)
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def build_prompts(model: HookedModel, problems: list[gsm.Problem], exemplars: tu
 def edit_configs(config: GSM8KRun, model: HookedModel) -> list[tuple[Edit, ...]]:
     """The configs to run: the baseline, one per requested edit, and the LASER grid."""
     configs: list[tuple[Edit, ...]] = [()]
-    configs += [(Edit.parse(e),) for e in config.edits]
+    configs += [(e,) for e in config.edits]
     if config.laser_grid:
         layers = parse_layers(config.layers, model.n_layers)
         configs += Grid(layers=layers, matrices=config.matrices, rhos=config.rhos).configs()
@@ -182,7 +183,7 @@ def _slug(label: str) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_path(path)
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
@@ -193,13 +194,15 @@ def _check_resume(out: Path, config: GSM8KRun, prefix: str | None = None) -> Non
     path = out / "config.json"
     if not path.is_file():
         return
-    old = read_json(path)
+    try:
+        old = read_json(path)
+        old_config = to_jsonable(GSM8KRun.from_dict(old))
+    except (OSError, ValueError, UsageError) as err:
+        raise UsageError(f"{path} cannot be read as an interp gsm8k run ({err}); use a new --out, or remove the folder to start over") from None
     if prefix is not None and old.get("prefix") not in (None, prefix):
         raise UsageError(f"{out} holds a run with another few-shot prefix (the exemplars changed with --n); use a new --out")
-    new = asdict(config)
-    differs = sorted(
-        k for k in new if k not in _RESUMABLE_CHANGES and json.loads(json.dumps(old.get(k))) != json.loads(json.dumps(new[k]))
-    )
+    new = to_jsonable(config)
+    differs = sorted(k for k in new if k not in _RESUMABLE_CHANGES and old_config.get(k) != new[k])
     if differs:
         raise UsageError(
             f"{out} holds a run with other options ({', '.join('--' + k.replace('_', '-') for k in differs)} differ); "
@@ -207,10 +210,29 @@ def _check_resume(out: Path, config: GSM8KRun, prefix: str | None = None) -> Non
         )
 
 
-def _done_parts(folder: Path) -> tuple[list[pd.DataFrame], set[int]]:
+def _done_rows(folder: Path, previous: pd.DataFrame | None) -> tuple[list[pd.DataFrame], set[int]]:
+    """The rows of a config already generated: its part files, then its rows of the previous
+    ``results.parquet`` not in a part (``previous``, this config's rows only)."""
     frames = [pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet"))]
     done = {int(i) for f in frames for i in f["id"]}
+    if previous is not None:
+        rest = previous[~previous["id"].isin(done)]
+        if len(rest):
+            frames.insert(0, rest.reset_index(drop=True))
+            done |= {int(i) for i in rest["id"]}
     return frames, done
+
+
+def _previous_results(out: Path) -> pd.DataFrame | None:
+    """The ``results.parquet`` a previous run of this folder wrote (None when absent or unreadable)."""
+    path = out / "results.parquet"
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception as err:  # noqa: BLE001 - a damaged table only means regenerating its rows
+        log.warning("cannot read %s (%s); its rows will be generated again", path, err)
+        return None
 
 
 def _batch_rows(prompts: Prompts, indices: list[int], generations, label: str, part: int, wall: float) -> pd.DataFrame:
@@ -246,10 +268,12 @@ def generate_config(
     svd_cache: SVDCache | None = None,
     seed: int = 0,
     bar: tqdm | None = None,
+    previous: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Generate every problem not yet in ``folder`` under ``edits``; all rows of this config, in problem order."""
+    """Generate every problem not yet in ``folder`` (nor in ``previous``, this config's rows of an
+    earlier ``results.parquet``) under ``edits``; all rows of this config, in problem order."""
     label = edits_label(edits)
-    frames, done = _done_parts(folder)
+    frames, done = _done_rows(folder, previous)
     todo = [i for i, p in enumerate(prompts.problems) if p.id not in done]
     if bar is not None:
         bar.update(len(prompts.problems) - len(todo))
@@ -259,7 +283,7 @@ def generate_config(
         with apply_edits(model, edits, means=means, svd_cache=svd_cache, seed=seed) as report:
             generator = Generator(model, prompts.prefix_ids, gen_config)
             info = {"n_matrices_edited": report.n_matrices_edited, "n_hooks": report.n_hooks, "backend": generator.backend}
-            part = len(frames)
+            part = 1 + max((int(f["batch"].max()) for f in frames), default=-1)  # after every batch held
             batches = plan_batches([len(prompts.suffix_ids[i]) for i in todo], gen_config.batch_size)
             for batch in batches:
                 indices = [todo[j] for j in batch]
@@ -304,20 +328,36 @@ def _means(model: HookedModel, configs: list[tuple[Edit, ...]], lm_text: str | N
 
 
 def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
-    """Generate, score and write the run folder (see the module doc); returns summary.json's content."""
-    out = Path(config.out)
+    """Generate, score and write the run folder (see the module doc); returns summary.json's content.
+
+    The output folder is checked writable and locked (one writer) before the model is loaded.
+    """
+    out = output_dir(config.out)
+    with output_lock(out):
+        return _run_gsm8k(config, out)
+
+
+def _check_inputs(config: GSM8KRun) -> None:
+    """The input files exist (checked when the run starts, so a saved config loads on any machine)."""
+    for name, expected in (("data", "a GSM8K jsonl"), ("train_data", "a GSM8K jsonl"), ("lm_text", "a text file")):
+        value = getattr(config, name)
+        if value is not None:
+            existing_file(value, "--" + name.replace("_", "-"), expected)
+
+
+def _run_gsm8k(config: GSM8KRun, out: Path) -> dict[str, Any]:
+    _check_inputs(config)
     _check_resume(out, config)
     problems, exemplars = load_problems(config)  # data errors before the model loads
     _check_resume(out, config, gsm.FewShotPrompt(exemplars).prefix)
-    model = load_model(config.model, config.checkpoint, device=config.device)
+    model = load_model(config.model, device=config.device)
     prompts = build_prompts(model, problems, exemplars, config.max_new_tokens)
     configs = edit_configs(config, model)
     means = _means(model, configs, config.lm_text)
     gen_config = GenerateConfig(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size, stop=(gsm.STOP,))
 
-    out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", {
-        **asdict(config),
+        **to_jsonable(config),
         "model_display": model.spec.display,
         "n_problems": len(problems),
         "configs": [edits_label(c) for c in configs],
@@ -331,6 +371,7 @@ def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
     ))
 
     svd_cache = SVDCache() if len(configs) > 2 else None
+    previous = _previous_results(out)
     frames, summaries = [], []
     with tqdm(total=len(problems) * len(configs), desc="gsm8k", unit="problem", dynamic_ncols=True) as bar:
         for edits in configs:
@@ -339,6 +380,7 @@ def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
             frame, info = generate_config(
                 model, prompts, edits, out / "parts" / _slug(label), gen_config,
                 means=means, svd_cache=svd_cache, seed=config.seed, bar=bar,
+                previous=None if previous is None else previous[previous["edit"] == label],
             )
             frames.append(frame)
             summaries.append(_config_summary(frame, edits, info))

@@ -14,7 +14,7 @@ from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
 from interp.tasks.cli import RelationsOpt, parse_relations
 
 def laser_sweep(
-    task: str = typer.Option(..., "--task", help="ioi, factual, or prompts:FILE"),
+    task: str = typer.Option(..., "--task", help="ioi, factual, prompts:FILE, gsm8k or gsm8k:FILE"),
     out: Path = typer.Option(..., "--out", help="output folder"),
     model: str = ModelOpt,
     checkpoint: Optional[str] = CheckpointOpt,

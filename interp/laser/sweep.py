@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from interp.errors import UsageError
 from interp.scoring.evaluate import collect_metrics
 from interp.scoring.forward import Batch, with_answers
+from interp.scoring.prefix import SharedPrefixLogits, prefix_worth_sharing
 from interp.edits.apply import MeanVectors, apply_edits
 from interp.edits.spec import edits_label
 from interp.laser.grid import SELECT_BY, Config
@@ -63,25 +64,36 @@ class SuffixMeasure(Protocol):
 
 
 class PromptMetrics:
-    """Next-token metrics of a prompt set (one value per prompt) from cached residuals."""
+    """Next-token metrics of a prompt set (one value per prompt) from cached residuals.
+
+    Prompts sharing a long prefix (few-shot exemplars) are measured by full passes that run the
+    prefix once per config instead (:mod:`interp.scoring.prefix`): the prefix's keys and values
+    change with every edit, and the rest of each prompt is short, so that is the cheaper pass.
+    """
 
     def __init__(self, prompt_set: PromptSet, batches: Sequence[Batch]) -> None:
         self.prompt_set = prompt_set
         self.batches = list(batches)
         self.residuals: ResidualCache | None = None
+        self.shared_prefix = 0
 
     def _ready(self, model: HookedModel) -> ResidualCache:
         """Batches holding multi-token answers carry them (teacher forcing) before any residual is cached."""
         if self.residuals is None:
             self.batches = with_answers(model, self.batches, self.prompt_set.answer_sequences)
             self.residuals = ResidualCache(self.batches)
+            self.shared_prefix = prefix_worth_sharing(model, self.batches)
         return self.residuals
 
     def advance(self, model: HookedModel, layer: int) -> None:
-        self._ready(model).advance(model, layer)
+        residuals = self._ready(model)
+        if not self.shared_prefix:
+            residuals.advance(model, layer)
 
     def measure(self, model: HookedModel, layer: int) -> dict[str, np.ndarray]:
         residuals = self._ready(model)
+        if self.shared_prefix:
+            return collect_metrics(model, self.prompt_set, self.batches, SharedPrefixLogits(self.shared_prefix))
 
         def logits_fn(m: HookedModel, batch: Batch) -> Float[Tensor, "batch n_read vocab"]:
             return suffix_read_logits(m, batch, residuals.at(batch, layer), layer)

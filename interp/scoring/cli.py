@@ -70,7 +70,7 @@ def predict(
 
 
 def eval_command(
-    task: str = typer.Option(..., "--task", help="ioi, factual, or prompts:FILE (jsonl of {prompt, answer})"),
+    task: str = typer.Option(..., "--task", help="ioi, factual, prompts:FILE (jsonl of {prompt, answer}), gsm8k or gsm8k:FILE"),
     out: Path = typer.Option(..., "--out", help="output folder"),
     model: str = ModelOpt,
     checkpoint: Optional[str] = CheckpointOpt,

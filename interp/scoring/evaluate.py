@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from interp.errors import UsageError
 from interp.scoring.forward import Batch, make_batches, read_logits, with_answers
+from interp.scoring.prefix import SharedPrefixLogits, prefix_worth_sharing
 from interp.scoring.metrics import FUNCTION_COLUMNS, IOI_COLUMNS, METRIC_COLUMNS, THE, answer_metrics, next_token_metrics
 from interp.models.loading import HookedModel
 from interp.paths import prompts_dir
@@ -88,21 +89,34 @@ def metric_columns(prompt_set: PromptSet) -> tuple[str, ...]:
     return METRIC_COLUMNS + FUNCTION_COLUMNS + (IOI_COLUMNS if "s_id" in prompt_set.columns else ())
 
 
+def full_logits_fn(model: HookedModel, batches: Sequence[Batch]) -> LogitsFn:
+    """The logits of a full forward pass for ``batches``: a shared long prefix (few-shot exemplars)
+    run once (:class:`~interp.scoring.prefix.SharedPrefixLogits`), else :func:`read_logits`.
+
+    Call it under the model state to be measured (each edit gets its own).
+    """
+    length = prefix_worth_sharing(model, batches)
+    return SharedPrefixLogits(length) if length else read_logits
+
+
 def collect_metrics(
     model: HookedModel,
     prompt_set: PromptSet,
     batches: list[Batch],
-    logits_fn: LogitsFn = read_logits,
+    logits_fn: LogitsFn | None = None,
     *,
     progress: bool = False,
     desc: str = "eval",
 ) -> dict[str, np.ndarray]:
     """Run ``logits_fn`` over ``batches`` and gather each metric in the prompt set's order.
 
+    Without ``logits_fn``: full forward passes (:func:`full_logits_fn`).
+
     Batches holding a multi-token answer but made without answers are rebuilt with them first
     (:func:`~interp.scoring.forward.with_answers`).
     """
     batches = with_answers(model, batches, prompt_set.answer_sequences)
+    logits_fn = full_logits_fn(model, batches) if logits_fn is None else logits_fn
     the_id = the_token_id(model)
     function_ids = function_word_ids(model)
     n = len(prompt_set)
@@ -135,7 +149,7 @@ def evaluate(
     *,
     batch_size: int = 32,
     progress: bool = True,
-    logits_fn: LogitsFn = read_logits,
+    logits_fn: LogitsFn | None = None,
 ) -> pd.DataFrame:
     """Evaluate every prompt of ``prompt_set`` on ``model`` (batched); one row per prompt.
 

@@ -26,7 +26,7 @@ def checkpoint_sweep(
         None, "--model", "-m", help="EleutherAI/pythia-SIZE (revisions stepN), or a local folder of step*/ models or a toy run"
     ),
     steps: Optional[str] = typer.Option(None, "--steps", help="all, log (0,1,2,4..512, then ~2 per octave, and 14000), paper (Pythia 0..14000) or a list: 0,512,1000"),
-    task: Optional[str] = typer.Option(None, "--task", help="ioi, factual, prompts:FILE; noisy-recall for toy runs"),
+    task: Optional[str] = typer.Option(None, "--task", help="ioi, factual, prompts:FILE, gsm8k or gsm8k:FILE; noisy-recall for toy runs"),
     laser: Optional[list[str]] = typer.Option(None, "--laser", help="LAYER:MATRIX:RHO or LAYER:MATRIX:KIND[:RHO] edit (any kind); each step is also evaluated with it (repeatable)"),
     n: Optional[int] = typer.Option(None, "--n", help="number of prompts (default: the task's)"),
     seed: int = typer.Option(0, "--seed"),

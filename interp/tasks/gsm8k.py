@@ -329,7 +329,8 @@ def build_readout(tokenizer, *, data: str | Path | None = None, n: int | None = 
     few-shot prefix (``n_shot`` exemplars, none equal to an evaluated question), the question and
     the gold worked solution (calculator annotations removed) up to "The answer is"; the answer
     is " N", the gold number (several tokens for digit-splitting tokenizers). P(" the") is the
-    usual distractor. One forward pass per problem (the prefix is not shared across problems).
+    usual distractor. Scoring runs the shared few-shot prefix once and then one short pass per
+    problem (:mod:`interp.scoring.prefix`).
     """
     from interp.tasks.base import PromptSet, check_n, sample_rows  # the task modules' common pieces
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from interp.gsm8k.run import GSM8KRun
 from interp.edits.spec import Edit, parse_edits
 from interp.errors import UsageError
 from interp.io import to_jsonable
@@ -46,6 +47,18 @@ def test_sweep_config_round_trip():
     config = SweepConfig(out="o", model=ModelSpec("hub", "EleutherAI/pythia-160m"), steps="log", task="factual",
                          laser=(Edit.parse("5:mlp_in:0.05"), Edit.parse("5:mlp_in:0.5")))
     assert _round_trip(config) == config
+
+
+def test_gsm8k_run_round_trip_and_older_folders():
+    config = GSM8KRun(out="o", model=ModelSpec.parse("EleutherAI/pythia-160m", "step14000"), n=200, data="/nowhere/test.jsonl",
+                      edits=parse_edits(["20:mlp_in:0.1", "3:mlp_out:zero"]), matrices=("mlp_in",), rhos=(0.5,))
+    assert _round_trip(config) == config  # loads where its data file does not exist
+    # a folder written while the model was a string with its own checkpoint field
+    older = {"out": "o", "model": "EleutherAI/pythia-160m", "checkpoint": "step14000", "n": 200, "edits": ["20:mlp_in:lowrank:0.1"]}
+    again = GSM8KRun.from_dict(older)
+    assert again.model == ModelSpec("hub", "EleutherAI/pythia-160m", 14000) and again.edits == (Edit(20, "mlp_in", "lowrank", 0.1),)
+    with pytest.raises(UsageError, match="must be a ModelSpec"):
+        GSM8KRun(out="o", model="gpt2")
 
 
 def test_configs_refuse_unparsed_values():

@@ -12,6 +12,7 @@ import pytest
 from interp.generate.greedy import Generator
 from interp.gsm8k.run import RESULT_COLUMNS, GSM8KRun, run_gsm8k
 from interp.gsm8k.summary import wilson
+from interp.models.spec import ModelSpec
 from interp.tasks import gsm8k as gsm
 from cli_helpers import assert_one_line_error, run
 
@@ -111,7 +112,7 @@ class _Killed(Exception):
 
 def test_resume_after_a_kill_gives_the_same_table(tiny_llama_1k, gsm_files, tmp_path, monkeypatch):
     test, _ = gsm_files
-    config = dict(model=tiny_llama_1k, data=test, n_shot=2, max_new_tokens=6, batch_size=1, device="cpu")
+    config = dict(model=ModelSpec.parse(tiny_llama_1k), data=test, n_shot=2, max_new_tokens=6, batch_size=1, device="cpu")
     whole = tmp_path / "whole"
     run_gsm8k(GSM8KRun(out=str(whole), **config))
 
@@ -152,6 +153,28 @@ def test_resume_refuses_other_options_and_grows_n(tiny_llama_1k, gsm_files, tmp_
     assert run(*_args(tiny_llama_1k, test, out, "--n", "3")).exit_code == 0
     assert sum(calls) == 2  # only the two new problems
     assert list(pd.read_parquet(out / "results.parquet")["id"]) == [0, 1, 2]
+
+
+def test_edits_added_to_a_finished_run_generate_only_the_new_config(tiny_llama_1k, gsm_files, tmp_path, monkeypatch):
+    """A committed result folder (no parts) run again with --laser keeps its baseline rows."""
+    import shutil
+
+    test, _ = gsm_files
+    out = tmp_path / "run"
+    assert run(*_args(tiny_llama_1k, test, out)).exit_code == 0
+    baseline = pd.read_parquet(out / "results.parquet")
+    shutil.rmtree(out / "parts")  # as committed: results.parquet, summary.json, config.json
+    calls: list[int] = []
+    original = Generator.run_batch
+    monkeypatch.setattr(Generator, "run_batch", lambda self, s: (calls.append(len(s)), original(self, s))[1])
+    assert run(*_args(tiny_llama_1k, test, out, "--laser", "0:mlp_in:0.5")).exit_code == 0
+    assert sum(calls) == 3 and not (out / "parts" / "baseline").exists()  # only the edit's three problems
+    frame = pd.read_parquet(out / "results.parquet")
+    assert list(frame["edit"].unique()) == ["baseline", "0:mlp_in:lowrank:0.5"]
+    pd.testing.assert_frame_equal(frame[frame["edit"] == "baseline"].reset_index(drop=True), baseline)
+    assert list(pd.read_parquet(out / "summary.parquet")["edit"]) == ["baseline", "0:mlp_in:lowrank:0.5"]
+    # another seed would change what a random edit generates: still refused
+    assert_one_line_error(run(*_args(tiny_llama_1k, test, out, "--seed", "3")), "--seed differ")
 
 
 @pytest.mark.parametrize(
