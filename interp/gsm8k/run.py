@@ -51,6 +51,7 @@ from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, load_model
 from interp.models.spec import ModelSpec
 from interp.tasks import gsm8k as gsm
+from interp.tasks.base import warn_fewer_prompts
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,7 @@ def load_problems(config: GSM8KRun) -> tuple[list[gsm.Problem], tuple[gsm.Exempl
     """The first ``n`` problems of the evaluated split and the exemplars (no model needed)."""
     problems = gsm.load_split(config.data, "test")
     if config.n is not None:
-        if config.n > len(problems):
-            log.info("--n %d is more than the %d problems available: using all of them", config.n, len(problems))
+        warn_fewer_prompts("gsm8k", config.n, min(config.n, len(problems)), f"the test split has {len(problems)} problems")
         problems = problems[: config.n]
     questions = [p.question for p in problems]
     train = None

@@ -4,7 +4,10 @@
 steps, takes this shard's share, skips the steps already in the output folder, evaluates the
 rest (each without and with every ``--laser`` edit), writes each step's part as soon as it is
 done, and finally rebuilds ``results.parquet``, ``summary.parquet``, ``warnings.json`` and the
-two plots. :func:`merge_sweeps` merges the folders of several shards.
+two plots. A step whose checkpoint cannot be loaded or evaluated (missing, truncated, corrupt)
+is logged and recorded with its reason in ``warnings.json``; the other steps go on, and the
+report's ``failed`` names it (the CLI then exits with code 2). It has no part, so a rerun
+retries it. :func:`merge_sweeps` merges the folders of several shards.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from typing import Any
 from interp.edits.spec import Edit
 from interp.errors import UsageError
 from interp.io import config_from_dict, existing_file, output_dir, output_lock, write_parquet
+from interp.models.loading import resolve_device
 from interp.models.spec import ModelSpec
 from interp.tasks import PREFIX
 from interp.sweeps.evaluate import TOY_TASK, StepResult, TaskOptions, check_task, summarize_steps, summarize_steps_by_relation
-from interp.sweeps.executors import EXECUTORS, StepJob, run_local, run_ray
+from interp.sweeps.executors import EXECUTORS, StepFailure, StepJob, run_local, run_ray
 from interp.sweeps.sources import DTYPES, CheckpointSource, open_source
 from interp.sweeps.steps import Shard, resolve_steps
 from interp.sweeps.store import SweepStore, differing_arguments
@@ -102,7 +106,23 @@ class SweepReport:
     already_done: list[int] = field(default_factory=list)  # found in the folder and skipped
     missing: list[int] = field(default_factory=list)  # steps of the sweep still without results
     duplicates: list[str] = field(default_factory=list)  # identical-weights warnings
+    failed: dict[int, str] = field(default_factory=dict)  # steps this run could not evaluate -> why
+    reevaluated: dict[int, str] = field(default_factory=dict)  # unreadable parts found, deleted and evaluated again -> what was wrong
     n_rows: int = 0
+
+    @property
+    def failure_message(self) -> str | None:
+        """One line naming the failed steps (None when every step worked)."""
+        if not self.failed:
+            return None
+        steps = sorted(self.failed)
+        first = steps[0]
+        which = f"step {first}" if len(steps) == 1 else f"steps {', '.join(map(str, steps))}"
+        why = self.failed[first] if len(steps) == 1 else f"step {first}: {self.failed[first]}"
+        return (
+            f"{which} could not be evaluated ({why}); the other steps are written, the reasons are in "
+            f"{self.out / 'warnings.json'}; rerun the same command to retry {'it' if len(steps) == 1 else 'them'}"
+        )
 
 
 def _task_identity(task: str) -> tuple[str, str | None]:
@@ -176,6 +196,8 @@ def run_sweep(config: SweepConfig, *, on_step: Callable[[StepResult], None] | No
 def _run_sweep(config: SweepConfig, on_step: Callable[[StepResult], None] | None) -> SweepReport:
     source = open_source(config.model, keep_cache=config.keep_cache)
     check_task(config.task, config.model)
+    if config.executor == "local":  # (Ray workers may have a GPU the driver lacks)
+        resolve_device(config.device)  # a missing device is the arguments' fault, not every step's
     edits = config.laser
     steps = resolve_steps(config.steps, source.steps(), source.description)
     shard = config.shard_spec
@@ -183,9 +205,10 @@ def _run_sweep(config: SweepConfig, on_step: Callable[[StepResult], None] | None
     store = SweepStore(config.out)
     arguments = defining_arguments(config, source, steps)
     store.open(arguments, {"source": config.model.source, "steps_resolved": steps})
+    reevaluated = store.drop_unreadable_parts()
     done = set(store.done_steps())
     pending = [s for s in mine if s not in done]
-    report = SweepReport(store.root, steps, mine, already_done=[s for s in mine if s in done])
+    report = SweepReport(store.root, steps, mine, already_done=[s for s in mine if s in done], reevaluated=reevaluated)
     log.info(
         "sweep %s: %d steps, shard %s has %d, %d already done, %d to evaluate (%d edits each)",
         source.description, len(steps), shard, len(mine), len(report.already_done), len(pending), len(edits),
@@ -215,11 +238,19 @@ def _run_sweep(config: SweepConfig, on_step: Callable[[StepResult], None] | None
         if on_step is not None:
             on_step(result)
 
+    def on_failure(failure: StepFailure) -> None:
+        log.warning("step %d failed: %s; going on with the other steps (a rerun retries it)", failure.step, failure.reason)
+        store.record_failure(failure.step, failure.reason)
+        report.failed[failure.step] = failure.reason
+        if delete_here:
+            source.cleanup(failure.step)
+        store.consolidate(summarize_steps)  # warnings.json names the step at once
+
     job = StepJob(source, config.task_options, edits, config.device, config.dtype)
     if config.executor == "ray":
-        run_ray(job, pending, on_result, address=config.ray_address, delete_after=not config.keep_cache)
+        run_ray(job, pending, on_result, on_failure, address=config.ray_address, delete_after=not config.keep_cache)
     else:
-        run_local(job, pending, on_result, prefetch=config.prefetch)
+        run_local(job, pending, on_result, on_failure, prefetch=config.prefetch)
     return _finish(store, arguments, report)
 
 

@@ -80,6 +80,8 @@ def checkpoint_sweep(
     for message in report.duplicates:
         typer.echo(f"warning: {message}")
     typer.echo(f"wrote {report.out} ({report.n_rows} rows)")
+    if report.failure_message:
+        raise UsageError(report.failure_message)  # one line on stderr, exit code 2
 
 
 def register(app: typer.Typer) -> None:

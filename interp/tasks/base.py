@@ -8,6 +8,7 @@ it (IOI names that are not one token, counted by reason). Answers of any length 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 from interp.errors import UsageError
 from interp.io import existing_file
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PromptSet:
@@ -104,6 +106,16 @@ def check_n(n: int | None) -> None:
     """Reject a requested prompt count below 1 (None means the task's default)."""
     if n is not None and n < 1:
         raise UsageError(f"the number of prompts must be at least 1, got {n}")
+
+
+def warn_fewer_prompts(task: str, asked: int | None, given: int, why: str) -> None:
+    """Log a warning when a task gives fewer prompts than the ``asked`` ``--n``; ``why`` says what it has.
+
+    The one message every task uses, e.g. "factual: 1000 prompts asked for, but the task has 187
+    facts; using 187".
+    """
+    if asked is not None and given < asked:
+        log.warning("%s: %d prompts asked for, but %s; using %d", task, asked, why, given)
 
 
 def sample_rows(n_available: int, n: int | None, seed: int) -> list[int]:

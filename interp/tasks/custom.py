@@ -21,7 +21,9 @@ from pathlib import Path
 from interp.errors import UsageError
 from interp.paths import prompts_dir
 from interp.tasks import PREFIX
-from interp.tasks.base import PromptSet, check_n, check_prompt_answer, read_jsonl_objects, require_string, sample_rows
+from interp.tasks.base import (
+    PromptSet, check_n, check_prompt_answer, read_jsonl_objects, require_string, sample_rows, warn_fewer_prompts,
+)
 from interp.models.tokens import PromptTokenizer
 
 log = logging.getLogger(__name__)
@@ -74,9 +76,8 @@ def build_custom(file: str, tokenizer: PromptTokenizer, *, n: int | None = None,
             "%s: %d line(s) have an answer that does not start with a space or a prompt that ends in one (first: line %d); "
             "the answer is the exact continuation, usually \" Spain\" after \"...located in\"", path, len(no_space), no_space[0],
         )
-    if n is not None and n > len(kept):
-        log.info("%s: %d prompts asked for, the file has %d; using all of them", path, n, len(kept))
     rows = [kept[i] for i in sample_rows(len(kept), n, seed)]
+    warn_fewer_prompts(str(path), n, len(rows), f"the file has {len(kept)} prompts")
     return PromptSet(
         task=PREFIX + file,
         prompts=tuple(r[1] for r in rows),

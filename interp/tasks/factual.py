@@ -14,7 +14,9 @@ from pathlib import Path
 
 from interp.errors import UsageError
 from interp.paths import prompts_dir
-from interp.tasks.base import PromptSet, check_n, check_prompt_answer, read_jsonl_objects, require_string, sample_rows
+from interp.tasks.base import (
+    PromptSet, check_n, check_prompt_answer, read_jsonl_objects, require_string, sample_rows, warn_fewer_prompts,
+)
 from interp.models.tokens import PromptTokenizer
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,8 @@ def build_factual(
         facts = [f for f in facts if f["relation"] in relations]
     tokens = [tuple(tokenizer.encode_answer(f["answer"], where=f"{path}: {f['subject']}")) for f in facts]
     rows = sample_rows(len(facts), n, seed)
-    if n is not None and n > len(facts):
-        log.info("factual: %d prompts asked for, the task has %d facts; using all of them", n, len(facts))
+    of = f" of relation(s) {', '.join(relations)}" if relations else ""
+    warn_fewer_prompts(TASK, n, len(rows), f"the task has {len(facts)} facts{of}")
     return PromptSet(
         task=TASK,
         prompts=tuple(facts[i]["prompt"] for i in rows),

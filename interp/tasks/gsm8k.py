@@ -332,18 +332,19 @@ def build_readout(tokenizer, *, data: str | Path | None = None, n: int | None = 
     usual distractor. Scoring runs the shared few-shot prefix once and then one short pass per
     problem (:mod:`interp.scoring.prefix`).
     """
-    from interp.tasks.base import PromptSet, check_n, sample_rows  # the task modules' common pieces
+    from interp.tasks.base import PromptSet, check_n, sample_rows, warn_fewer_prompts  # the task modules' common pieces
 
     check_n(n)
     problems = load_split(data, "test")
     rows = sample_rows(len(problems), READOUT_DEFAULT_N if n is None else n, seed)
+    task = READOUT_TASK if data is None else f"{READOUT_TASK}:{data}"
+    warn_fewer_prompts(task, n, len(rows), f"the test split has {len(problems)} problems")
     chosen = [problems[i] for i in rows]
     exemplars = choose_exemplars("wei", n_shot, [p.question for p in chosen])
     few_shot = FewShotPrompt(exemplars)
     prompts = tuple(f"{few_shot.prompt(p.question)} {p.rationale} {ANSWER_PHRASE}" for p in chosen)
     answers = tuple(" " + p.gold for p in chosen)
     tokens = tuple(tuple(tokenizer.encode_answer(a, where=f"GSM8K problem {p.id}")) for a, p in zip(answers, chosen))
-    task = READOUT_TASK if data is None else f"{READOUT_TASK}:{data}"
     return PromptSet(
         task=task,
         prompts=prompts,

@@ -31,3 +31,17 @@ def test_ray_executor_gives_the_rows_of_the_local_one(local_ray, reference_sweep
     assert sorted(p.name for p in (tmp_path / "parts").glob("*.parquet")) == sorted(
         f"step{s}.parquet" for s in expected["step"].unique()
     )
+
+
+def test_ray_executor_records_a_corrupt_step_like_the_local_one(local_ray, reference_sweep, sweep_args, steps_dir_copy, tmp_path, assert_same_rows):
+    import json
+
+    from interp.models.spec import ModelSpec
+    from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
+
+    _, expected = reference_sweep
+    (steps_dir_copy / "step1" / "model.safetensors").write_bytes(b"")
+    report = run_sweep(SweepConfig(out=str(tmp_path), model=ModelSpec.parse(str(steps_dir_copy)), executor="ray", **sweep_args))
+    assert list(report.failed) == [1] and sorted(report.evaluated) == [0, 2, 4, 8]
+    assert_same_rows(pd.read_parquet(tmp_path / "results.parquet"), expected[expected["step"] != 1])
+    assert [f["step"] for f in json.loads((tmp_path / "warnings.json").read_text())["failed_steps"]] == [1]

@@ -54,7 +54,7 @@ def test_fake_pythia_revisions_resolve_offline(fake_pythia, tmp_path):
         assert (out / name).stat().st_size > 10_000
     definition = json.loads((out / "sweep.json").read_text())
     assert definition["arguments"]["model"] == fake_pythia and definition["arguments"]["steps"] == "0,2,1000"
-    assert json.loads((out / "warnings.json").read_text()) == {"duplicate_weights": []}
+    assert json.loads((out / "warnings.json").read_text()) == {"duplicate_weights": [], "failed_steps": []}
 
 
 def test_no_keep_cache_deletes_each_evaluated_revision(fake_pythia, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -109,3 +110,11 @@ def test_prompt_ending_in_a_space_warns_and_goes_on(prompt_tokenizer, tmp_path, 
 def test_unknown_task(prompt_tokenizer):
     with pytest.raises(UsageError, match=r"unknown task 'iio'; choose from ioi, factual, prompts:FILE"):
         build_task("iio", prompt_tokenizer)
+
+
+def test_more_prompts_than_lines_says_how_many_it_gives(prompt_tokenizer, tmp_path, caplog):
+    path = _write(tmp_path, GOOD)
+    with caplog.at_level(logging.WARNING, logger="interp"):
+        prompts = build_task(f"prompts:{path}", prompt_tokenizer, n=1000)
+    assert len(prompts) == 4
+    assert f"{path}: 1000 prompts asked for, but the file has 4 prompts; using 4" in caplog.messages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -73,3 +74,17 @@ def test_relations_filter(prompt_tokenizer):
         build_task("factual", prompt_tokenizer, relations=("nope",))
     with pytest.raises(UsageError, match="--relations filters the factual task"):
         build_task("ioi", prompt_tokenizer, relations=("located_in",))
+
+
+def test_more_prompts_than_facts_says_how_many_it_gives(prompt_tokenizer, caplog):
+    n_facts = len(load_facts())
+    with caplog.at_level(logging.WARNING, logger="interp"):
+        factual = build_task("factual", prompt_tokenizer, n=10**12)
+    assert len(factual) == n_facts
+    assert f"factual: {10**12} prompts asked for, but the task has {n_facts} facts; using {n_facts}" in caplog.messages
+    caplog.clear()
+    located = build_task("factual", prompt_tokenizer, n=10**6, relations=("located_in",))
+    assert f"the task has {len(located)} facts of relation(s) located_in; using {len(located)}" in caplog.text
+    caplog.clear()
+    build_task("factual", prompt_tokenizer, n=n_facts)
+    assert not caplog.records  # exactly as many as asked: nothing to say

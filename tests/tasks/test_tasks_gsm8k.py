@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -195,3 +196,13 @@ def test_shared_gsm8k_loads_and_train_exemplars_never_leak_test_questions():
         chosen = gsm.choose_exemplars("train", 8, questions, seed=seed, train=train)
         assert not test_keys & {" ".join(e.question.lower().split()) for e in chosen}
     assert not test_keys & {" ".join(e.question.lower().split()) for e in gsm.wei_exemplars()}
+
+
+def test_readout_with_more_problems_than_the_file_says_how_many_it_gives(prompt_tokenizer, tmp_path, caplog):
+    from interp.tasks import build_task
+
+    path = _write(tmp_path / "test.jsonl", ROWS)
+    with caplog.at_level(logging.WARNING, logger="interp"):
+        readout = build_task(f"gsm8k:{path}", prompt_tokenizer, n=500)
+    assert len(readout) == 3
+    assert any(m.startswith(f"gsm8k:{path}: 500 prompts asked for, but the test split has 3 problems; using 3") for m in caplog.messages)

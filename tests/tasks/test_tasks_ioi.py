@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import logging
+import time
+
 import pytest
 
 from interp.errors import UsageError
 from interp.paths import prompts_dir
 from interp.tasks import build_task
-from interp.tasks.ioi import load_templates
+from interp.tasks.ioi import ORDERS, Template, count_distinct, load_templates
 
 N = 40
 
@@ -107,3 +112,69 @@ def test_bad_template_is_an_error(ioi_tokenizer, tmp_path, monkeypatch, template
     monkeypatch.setenv("INTERP_PROMPTS", str(tmp_path))
     with pytest.raises(UsageError, match=message):
         build_task("ioi", ioi_tokenizer, n=2)
+
+
+# -- --n above what the data can make ------------------------------------------------------------------
+
+SMALL_TEMPLATES = [
+    "When {A} and {B} went to the {PLACE}, {B} gave a {OBJECT} to",
+    "Then, {A} and {B} had a long argument, and afterwards {B} said to",  # no place, no object
+]
+
+
+@pytest.fixture
+def small_ioi_data(tmp_path, monkeypatch, ioi_tokenizer):
+    """An IOI data folder with 4 single-token names, 2 templates, 3 places and 2 objects."""
+    names = [n for n in _names() if ioi_tokenizer.single_token_id(" " + n) is not None][:4]
+    folder = tmp_path / "ioi"
+    folder.mkdir()
+    (folder / "templates.json").write_text(json.dumps(SMALL_TEMPLATES))
+    (folder / "names.txt").write_text("\n".join(names) + "\n")
+    (folder / "places.txt").write_text("store\ngarden\nschool\n")
+    (folder / "objects.txt").write_text("drink\nbook\n")
+    monkeypatch.setenv("INTERP_PROMPTS", str(tmp_path))
+    return names
+
+
+def _all_prompts(names: list[str]) -> set[str]:
+    """Every prompt the small data makes, by brute force."""
+    templates = [Template(t) for t in SMALL_TEMPLATES]
+    return {
+        t.render(io, s, place, obj, order)
+        for t, io, s, place, obj, order in itertools.product(templates, names, names, ["store", "garden", "school"], ["drink", "book"], ORDERS)
+        if io != s
+    }
+
+
+def test_count_distinct_matches_brute_force(small_ioi_data, ioi_tokenizer):
+    assert count_distinct(ioi_tokenizer) == len(_all_prompts(small_ioi_data)) == 4 * 3 * 2 * (3 * 2 + 1)
+
+
+def test_count_distinct_of_the_shipped_data_without_enumerating(ioi_tokenizer):
+    start = time.perf_counter()
+    assert count_distinct(ioi_tokenizer) > 10**7
+    assert time.perf_counter() - start < 5  # counted, not made (making 10^7 prompts takes over an hour)
+
+
+def test_huge_n_is_capped_at_the_distinct_prompts_and_says_so(small_ioi_data, ioi_tokenizer, caplog):
+    with caplog.at_level(logging.WARNING, logger="interp"):
+        ioi = build_task("ioi", ioi_tokenizer, n=10**12, seed=0)
+    every = _all_prompts(small_ioi_data)
+    assert len(set(ioi.prompts)) == len(ioi.prompts) and set(ioi.prompts) <= every
+    assert len(ioi) + ioi.skipped["name_split_in_context"] == len(every)  # each tried once
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(m.startswith(f"ioi: {10**12} prompts asked for") and f"make {len(every)} distinct prompts; using {len(every)}" in m for m in messages), messages
+
+
+def test_most_of_the_prompts_are_distinct_and_seeded(small_ioi_data, ioi_tokenizer, caplog):
+    with caplog.at_level(logging.WARNING, logger="interp"):
+        first = build_task("ioi", ioi_tokenizer, n=100, seed=3)
+    assert len(first) == 100 and len(set(first.prompts)) == 100
+    assert build_task("ioi", ioi_tokenizer, n=100, seed=3) == first
+    assert build_task("ioi", ioi_tokenizer, n=100, seed=4).prompts != first.prompts
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_prompts_are_distinct_when_a_random_draw_repeats(ioi_tokenizer):
+    ioi = build_task("ioi", ioi_tokenizer, n=1000, seed=2)  # seed 2 draws one prompt twice: it is drawn again
+    assert len(set(ioi.prompts)) == len(ioi) == 1000
