@@ -39,7 +39,7 @@ from interp.edits.svd_cache import SVDCache
 from interp.errors import UsageError
 from interp.generate import GenerateConfig, Generator, plan_batches, split_common_prefix
 from interp.gsm8k.summary import summarize
-from interp.io import read_json, write_json, write_parquet
+from interp.io import existing_file, output_dir, output_lock, read_json, write_json, write_parquet
 from interp.laser.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, parse_layers
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, ModelSpec, load_model
@@ -100,9 +100,8 @@ class GSM8KRun:
                     raise UsageError(f"unknown matrix {matrix!r}; choose from {', '.join(MATRICES)}")
         for name in ("data", "train_data", "lm_text"):
             value = getattr(self, name)
-            if value is not None and not Path(value).expanduser().is_file():
-                flag = "--" + name.replace("_", "-")
-                raise UsageError(f"{flag} {value} does not exist; give a file")
+            if value is not None:
+                existing_file(value, "--" + name.replace("_", "-"), "a file")
         if self.check_harness and self.exemplars != "wei":
             raise UsageError("--check-harness compares with lm-eval's gsm8k_cot, which uses the Wei et al. exemplars: use --exemplars wei")
         ModelSpec.parse(self.model, self.checkpoint)
@@ -304,8 +303,16 @@ def _means(model: HookedModel, configs: list[tuple[Edit, ...]], lm_text: str | N
 
 
 def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
-    """Generate, score and write the run folder (see the module doc); returns summary.json's content."""
-    out = Path(config.out)
+    """Generate, score and write the run folder (see the module doc); returns summary.json's content.
+
+    The output folder is checked writable and locked (one writer) before the model is loaded.
+    """
+    out = output_dir(config.out)
+    with output_lock(out):
+        return _run_gsm8k(config, out)
+
+
+def _run_gsm8k(config: GSM8KRun, out: Path) -> dict[str, Any]:
     _check_resume(out, config)
     problems, exemplars = load_problems(config)  # data errors before the model loads
     _check_resume(out, config, gsm.FewShotPrompt(exemplars).prefix)
