@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -71,7 +72,9 @@ COMMANDS = {
         ["checkpoint-sweep", "--model", "{steps}", "--steps", "all", "--task", "factual", "--n", "2", "--device", "cpu"],
         ["interp.sweeps.checkpoint_sweep.open_source"],
     ),
-    "attribution": (["attribution", "--prompt", "The city is in", "--model", "{gpt2}", "--device", "cpu"], ["interp.attribution.run.load_model"]),
+    "attribution": (
+        ["attribution", "--prompt", "The city is in", "--model", "{gpt2}", "--device", "cpu"], ["interp.attribution.run.load_model"],
+    ),
     "gsm8k": (
         ["gsm8k", "--n", "1", "--n-shot", "0", "--data", "{gsm}", "--max-new-tokens", "2", "--model", "{gpt2}", "--device", "cpu"],
         ["interp.gsm8k.run.load_model"],
@@ -134,7 +137,7 @@ def refuse_writes(monkeypatch):
     def install(code: int) -> None:
         def write_bytes(self, data):
             if self.name.startswith(".interp-write-check"):
-                raise OSError(code, __import__("os").strerror(code), str(self))
+                raise OSError(code, os.strerror(code), str(self))
             return real(self, data)
 
         monkeypatch.setattr(pathlib.Path, "write_bytes", write_bytes)
@@ -145,8 +148,6 @@ def refuse_writes(monkeypatch):
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES], ids=["full-disk", "read-only", "no-permission"])
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_refused_first_write_is_one_line_before_the_work(name, code, gpt2_dir, steps_dir, gsm_file, tmp_path, no_work, refuse_writes):
-    import os
-
     no_work(COMMANDS[name][1])
     refuse_writes(code)
     out = tmp_path / "out"
@@ -178,15 +179,17 @@ def test_garbled_config_of_a_local_model_names_the_file(gpt2_dir, tmp_path):
     assert_one_line_error(result, str(folder / "config.json"), "not readable JSON")
 
 
-@pytest.mark.parametrize("damage", ["empty", "missing"])
-def test_toy_eval_does_not_fall_back_to_an_earlier_step(toy_run, damage):
+@pytest.mark.parametrize(
+    ("damage", "needle"), [("empty", "step2/model.safetensors is unreadable"), ("missing", "step2/model.safetensors is missing")]
+)
+def test_toy_eval_does_not_fall_back_to_an_earlier_step(toy_run, damage, needle):
     weights = toy_run / "step2" / "model.safetensors"
     if damage == "empty":
         weights.write_bytes(b"")
     else:
         weights.unlink()
     result = run("toy", "eval", str(toy_run), "--n-sequences", "4", "--device", "cpu")
-    assert_one_line_error(result, "step2")
+    assert_one_line_error(result, needle)
     assert not list(toy_run.rglob("eval*.json"))  # nothing was evaluated (no silent step0)
     # asking for the earlier step explicitly is allowed
     asked = run("toy", "eval", str(toy_run), "--step", "0", "--n-sequences", "4", "--device", "cpu")

@@ -50,4 +50,5 @@ def test_p_function_is_the_mass_on_the_tokenizers_ids(tiny_gpt2):
         with torch.no_grad():
             logits = tiny_gpt2.bridge(tokens)[0, -1].double()
         expected.append(logits.softmax(-1)[ids].sum().item())
-    torch.testing.assert_close(torch.tensor(values["p_function"], dtype=torch.float64), torch.tensor(expected, dtype=torch.float64), atol=1e-6, rtol=1e-4)
+    actual = torch.tensor(values["p_function"], dtype=torch.float64)
+    torch.testing.assert_close(actual, torch.tensor(expected, dtype=torch.float64), atol=1e-6, rtol=1e-4)
