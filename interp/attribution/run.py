@@ -37,7 +37,7 @@ from interp.attribution.layout import (
 )
 from interp.attribution.scores import CATEGORIES, ScoreBook, pair_categories, word_ids
 from interp.errors import UsageError
-from interp.io import read_json, write_json
+from interp.io import output_dir, output_lock, read_json, write_json
 from interp.laser.grid import parse_layers
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, ModelSpec, load_model
@@ -135,15 +135,22 @@ class FirstPrompt:
 
 
 def run_attribution(config: AttributionRun) -> dict[str, Any]:
-    """Run the decomposition over every prompt and layer; write the run folder; return summary.json's content."""
+    """Run the decomposition over every prompt and layer; write the run folder; return summary.json's content.
+
+    The output folder is checked writable and locked (one writer) before the model is loaded.
+    """
     prompts = config.prompts()
+    out = output_dir(config.out)
+    with output_lock(out):
+        return _run_attribution(config, prompts, out)
+
+
+def _run_attribution(config: AttributionRun, prompts: list[str], out: Path) -> dict[str, Any]:
     model = load_model(config.model, device=config.device)
     layout = BlockLayout.of(model)
     layers = parse_layers(config.layers, model.n_layers)
     encoded = [model.tokenizer.encode_prompt(p) for p in prompts]
     _check_lengths(model, encoded)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", {**asdict(config), "model_display": model.spec.display})
 
     weights = {layer: layer_weights(model, layer) for layer in layers}

@@ -332,6 +332,7 @@ def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
 
     The output folder is checked writable and locked (one writer) before the model is loaded.
     """
+    _check_inputs(config)
     out = output_dir(config.out)
     with output_lock(out):
         return _run_gsm8k(config, out)
@@ -346,7 +347,6 @@ def _check_inputs(config: GSM8KRun) -> None:
 
 
 def _run_gsm8k(config: GSM8KRun, out: Path) -> dict[str, Any]:
-    _check_inputs(config)
     _check_resume(out, config)
     problems, exemplars = load_problems(config)  # data errors before the model loads
     _check_resume(out, config, gsm.FewShotPrompt(exemplars).prefix)
