@@ -54,7 +54,7 @@ from interp.models.loading import HookedModel, load_model
 from interp.models.spec import ModelSpec
 from interp.scoring.summary import delta, summarize
 from interp.io import config_from_dict, output_dir, output_lock, to_jsonable, write_json, write_parquet
-from interp.tasks import build_task
+from interp.tasks import build_task, check_task_source
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +245,7 @@ def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedM
 
     The output folder is checked writable and locked (one writer) before the model is loaded.
     """
+    check_task_source(config.task, config.relations)
     out = output_dir(config.out)
     with output_lock(out):
         return _run_laser_sweep(config, out, progress=progress, model=model)

@@ -26,7 +26,7 @@ from interp.scoring.edited import evaluate_edited
 from interp.scoring.evaluate import evaluate
 from interp.scoring.plots import p_the_vs_p_answer
 from interp.scoring.summary import summarize, summarize_by
-from interp.tasks import build_task
+from interp.tasks import build_task, check_task_source
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def run_eval(config: EvalRun) -> dict[str, Any]:
 
     The output folder is checked writable and locked (one writer) before the model is loaded.
     """
+    check_task_source(config.task, config.relations)
     out = output_dir(config.out)
     with output_lock(out):
         return _run_eval(config, out)

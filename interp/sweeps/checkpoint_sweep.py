@@ -189,13 +189,13 @@ def run_sweep(config: SweepConfig, *, on_step: Callable[[StepResult], None] | No
     The output folder is checked writable and locked for the run: a second process sweeping into
     it stops at once, naming the holder's PID.
     """
+    check_task(config.task, config.model, config.relations)  # before anything is made or loaded
     with output_lock(output_dir(config.out)):
         return _run_sweep(config, on_step)
 
 
 def _run_sweep(config: SweepConfig, on_step: Callable[[StepResult], None] | None) -> SweepReport:
     source = open_source(config.model, keep_cache=config.keep_cache)
-    check_task(config.task, config.model)
     if config.executor == "local":  # (Ray workers may have a GPU the driver lacks)
         resolve_device(config.device)  # a missing device is the arguments' fault, not every step's
     edits = config.laser

@@ -24,7 +24,7 @@ from interp.models.loading import HookedModel
 from interp.models.spec import ModelSpec
 from interp.scoring.evaluate import evaluate
 from interp.scoring.summary import summarize_groups
-from interp.tasks import build_task
+from interp.tasks import build_task, check_task_source
 from interp.toy.evaluate import noisy_recall_table
 from interp.sweeps.sources import LoadedCheckpoint
 
@@ -58,12 +58,14 @@ class StepResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def check_task(task: str, spec: ModelSpec) -> None:
+def check_task(task: str, spec: ModelSpec, relations: tuple[str, ...] = ()) -> None:
     """``noisy-recall`` reads token ids and needs a toy run; the text tasks of ``interp eval`` need a tokenizer."""
     if spec.is_toy and task != TOY_TASK:
         raise UsageError(f"a toy run is swept with --task {TOY_TASK}, not {task!r}")
     if not spec.is_toy and task == TOY_TASK:
         raise UsageError(f"--task {TOY_TASK} needs a toy run directory (interp toy train), not {spec.display}")
+    if task != TOY_TASK:
+        check_task_source(task, relations)
 
 
 def _with_keys(frame: pd.DataFrame, step: int, edit: str) -> pd.DataFrame:

@@ -21,7 +21,31 @@ if TYPE_CHECKING:  # the task modules import the tokenizer stack (torch, transfo
 TASKS = ("ioi", "factual")  # plus the prompts:FILE form, and gsm8k / gsm8k:FILE
 PREFIX = "prompts:"  # the user's own file: prompts:FILE (interp.tasks.custom)
 
-__all__ = ["TASKS", "build_task"]
+__all__ = ["TASKS", "build_task", "check_task_source"]
+
+
+def check_task_source(name: str, relations: tuple[str, ...] = ()) -> None:
+    """UsageError unless ``name`` is a task and its file (``prompts:FILE``, ``gsm8k:FILE``) is there.
+
+    Needs no model: commands call it before loading one, and :func:`build_task` calls it first.
+    """
+    from interp.io import existing_file
+
+    if relations and name != "factual":
+        raise UsageError(f"--relations filters the factual task; task {name!r} has no relations")
+    if name.startswith(PREFIX):
+        from interp.tasks.custom import resolve_path
+
+        file = name[len(PREFIX):]
+        if not file:
+            raise UsageError("prompts: needs a file name, e.g. prompts:my_prompts.jsonl")
+        existing_file(resolve_path(file), "prompts file", 'a jsonl with one {"prompt", "answer"} object per line')
+    elif name.startswith("gsm8k:"):
+        existing_file(name.partition(":")[2], "GSM8K file", "a GSM8K jsonl such as ../shared/data/gsm8k/test.jsonl")
+    elif name not in (*TASKS, "gsm8k"):
+        raise UsageError(
+            f"unknown task {name!r}; choose from {', '.join(TASKS)}, prompts:FILE (a jsonl of {{\"prompt\", \"answer\"}}), gsm8k or gsm8k:FILE"
+        )
 
 
 def build_task(
@@ -38,9 +62,8 @@ def build_task(
     from interp.tasks.factual import build_factual
     from interp.tasks.ioi import build_ioi
 
+    check_task_source(name, relations)
     builders = {"ioi": build_ioi, "factual": build_factual}
-    if relations and name != "factual":
-        raise UsageError(f"--relations filters the factual task; task {name!r} has no relations")
     if relations:
         return build_factual(tokenizer, n=n, seed=seed, relations=tuple(relations))
     if name == "gsm8k" or name.startswith("gsm8k:"):
@@ -49,8 +72,4 @@ def build_task(
         return build_readout(tokenizer, data=name.partition(":")[2] or None, n=n, seed=seed)
     if name.startswith(PREFIX):
         return build_custom(name[len(PREFIX):], tokenizer, n=n, seed=seed)
-    if name in builders:
-        return builders[name](tokenizer, n=n, seed=seed)
-    raise UsageError(
-        f"unknown task {name!r}; choose from {', '.join(TASKS)}, prompts:FILE (a jsonl of {{\"prompt\", \"answer\"}}), gsm8k or gsm8k:FILE"
-    )
+    return builders[name](tokenizer, n=n, seed=seed)

@@ -49,8 +49,6 @@ def _distractors(path: Path, line_no: int, obj: dict) -> list[str]:
 def build_custom(file: str, tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0) -> PromptSet:
     """Prompts from the user's jsonl ``file``; all of them, or a seeded random ``n`` (in file order)."""
     check_n(n)
-    if not file:
-        raise UsageError("prompts: needs a file name, e.g. prompts:my_prompts.jsonl")
     path = resolve_path(file)
     lines = read_jsonl_objects(path)
     if not lines:

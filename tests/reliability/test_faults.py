@@ -272,3 +272,18 @@ def test_a_directory_where_a_file_is_expected(which, gpt2_dir, tmp_path):
     else:
         args = ["gsm8k", "--n", "1", "--data", str(folder), "--model", gpt2_dir, "--device", "cpu", "--out", out]
     assert_one_line_error(run(*args), str(folder), "is a directory")
+
+
+@pytest.mark.parametrize("command", ["eval", "laser-sweep", "checkpoint-sweep"])
+@pytest.mark.parametrize("task, needle", [
+    ("prompts:{folder}", "is a directory"), ("prompts:{missing}", "does not exist"), ("gsm8k:{folder}", "is a directory"),
+    ("gsm8k:{missing}", "does not exist"), ("ioii", "unknown task"),
+])
+def test_task_files_are_checked_before_the_model_loads(command, task, needle, gpt2_dir, steps_dir, gsm_file, tmp_path, no_work):
+    no_work(COMMANDS[command][1])
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    args = [a.format(gpt2=gpt2_dir, steps=steps_dir, gsm=gsm_file) for a in COMMANDS[command][0]]
+    args[args.index("--task") + 1] = task.format(folder=folder, missing=tmp_path / "missing.jsonl")
+    assert_one_line_error(run(*args, "--out", str(tmp_path / "out")), needle)
+    assert not (tmp_path / "out").exists()  # nor is the output folder made
