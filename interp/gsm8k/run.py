@@ -59,6 +59,7 @@ RESULT_COLUMNS = ("id", "question", "gold", "generation", "pred", "correct", "n_
 # options a resumed run may change: they do not change what is generated for a problem
 # (``n`` only adds or drops problems; the few-shot prefix is checked to be the same)
 # (edits only add or drop configs: each config's rows are kept apart, by its edit label)
+_PATH_OPTIONS = ("data", "train_data", "lm_text")
 _RESUMABLE_CHANGES = {"out", "n", "batch_size", "device", "check_harness", "edits", "laser_grid", "layers", "matrices", "rhos"}
 
 
@@ -202,6 +203,10 @@ def _check_resume(out: Path, config: GSM8KRun, prefix: str | None = None) -> Non
     if prefix is not None and old.get("prefix") not in (None, prefix):
         raise UsageError(f"{out} holds a run with another few-shot prefix (the exemplars changed with --n); use a new --out")
     new = to_jsonable(config)
+    for values in (old_config, new):  # a file named relatively or absolutely is the same file
+        for key in _PATH_OPTIONS:
+            if values.get(key):
+                values[key] = str(Path(values[key]).expanduser().resolve())
     differs = sorted(k for k in new if k not in _RESUMABLE_CHANGES and old_config.get(k) != new[k])
     if differs:
         raise UsageError(

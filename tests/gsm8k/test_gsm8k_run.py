@@ -167,7 +167,8 @@ def test_edits_added_to_a_finished_run_generate_only_the_new_config(tiny_llama_1
     calls: list[int] = []
     original = Generator.run_batch
     monkeypatch.setattr(Generator, "run_batch", lambda self, s: (calls.append(len(s)), original(self, s))[1])
-    assert run(*_args(tiny_llama_1k, test, out, "--laser", "0:mlp_in:0.5")).exit_code == 0
+    monkeypatch.chdir(Path(test).parent)  # the same data file, named relatively this time
+    assert run(*_args(tiny_llama_1k, "test.jsonl", out, "--laser", "0:mlp_in:0.5")).exit_code == 0
     assert sum(calls) == 3 and not (out / "parts" / "baseline").exists()  # only the edit's three problems
     frame = pd.read_parquet(out / "results.parquet")
     assert list(frame["edit"].unique()) == ["baseline", "0:mlp_in:lowrank:0.5"]
