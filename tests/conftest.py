@@ -111,6 +111,18 @@ def long_tiny(request, long_tiny_dirs):
     return load_model(str(long_tiny_dirs[request.param]), device="cpu")
 
 
+TINY_STEPS = (0, 1, 2, 4, 8)
+
+
+@pytest.fixture(scope="session")
+def tiny_steps_dir(tmp_path_factory, tiny_tokenizer) -> Path:
+    """``step{N}/`` folders of tiny random GPT-NeoX models (each step its own weights)."""
+    root = tmp_path_factory.mktemp("steps") / "tiny-neox"
+    for step in TINY_STEPS:
+        make_tiny_model(root / f"step{step}", TinyConfig(arch="gpt-neox", seed=500 + step), tiny_tokenizer)
+    return root
+
+
 def make_fake_hub_repo(name: str, steps: list[int], tokenizer, arch: str = "gpt-neox") -> dict[int, str]:
     """Lay out ``models--ORG--NAME/refs/step{N}`` -> ``snapshots/<hash>/`` in the session's hub cache.
 

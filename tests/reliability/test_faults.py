@@ -14,8 +14,6 @@ import json
 import os
 import pathlib
 import shutil
-import subprocess
-import sys
 
 import pytest
 from cli_helpers import assert_one_line_error, run
@@ -198,25 +196,6 @@ def test_toy_eval_does_not_fall_back_to_an_earlier_step(toy_run, damage, needle)
 
 
 # -- 4. one writer per folder, for the sweeps as well ------------------------------------------------
-
-@pytest.fixture
-def lock_holder(tmp_path):
-    """Another process holding the output lock of ``tmp_path / 'held'`` (yields (folder, pid))."""
-    folder = tmp_path / "held"
-    folder.mkdir()
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from interp.io import output_lock; from pathlib import Path\n"
-         "with output_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(120)", str(folder)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        yield folder, holder.pid
-    finally:
-        holder.kill()
-        holder.wait()
-
 
 def test_a_second_writer_stops_at_once_naming_the_holder(lock_holder, gpt2_dir, steps_dir, gsm_file, no_work):
     folder, pid = lock_holder

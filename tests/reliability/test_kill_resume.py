@@ -23,13 +23,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from interp.models.tiny import TinyConfig, make_tiny_model
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL") or not hasattr(os, "fork"), reason="needs SIGKILL and fork")
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-STEPS = (0, 1, 2, 4, 8)
 ATTEMPTS = 4
 SEED = 20240614
 ARGS = ["--steps", "all", "--task", "factual", "--n", "6", "--laser", "1:mlp_in:0.5", "--device", "cpu"]
@@ -37,16 +35,7 @@ TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="module")
-def steps_dir(tmp_path_factory, tiny_tokenizer) -> Path:
-    """``step{N}/`` folders of tiny random GPT-NeoX (Pythia-family) models, each step its own weights."""
-    root = tmp_path_factory.mktemp("kill") / "tiny-neox"
-    for step in STEPS:
-        make_tiny_model(root / f"step{step}", TinyConfig(arch="gpt-neox", seed=700 + step), tiny_tokenizer)
-    return root
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, steps_dir) -> tuple[Path, float]:
+def uninterrupted(tmp_path_factory, tiny_steps_dir) -> tuple[Path, float]:
     """The same sweep run once without interruption (in this process): (folder, seconds it took)."""
     from interp.edits.spec import Edit
     from interp.models.spec import ModelSpec
@@ -55,18 +44,19 @@ def uninterrupted(tmp_path_factory, steps_dir) -> tuple[Path, float]:
     out = tmp_path_factory.mktemp("kill") / "uninterrupted"
     t0 = time.perf_counter()
     run_sweep(SweepConfig(
-        out=str(out), model=ModelSpec.parse(str(steps_dir)), steps="all", task="factual", n=6,
+        out=str(out), model=ModelSpec.parse(str(tiny_steps_dir)), steps="all", task="factual", n=6,
         laser=(Edit.parse("1:mlp_in:0.5"),), device="cpu",
     ))
     return out, time.perf_counter() - t0
 
 
-def test_killed_at_random_moments_then_resumed_equals_the_uninterrupted_run(steps_dir, uninterrupted, tmp_path):
+def test_killed_at_random_moments_then_resumed_equals_the_uninterrupted_run(tiny_steps_dir, uninterrupted, tmp_path):
     reference, seconds = uninterrupted
+    steps = sorted(tiny_steps_dir.glob("step*"))
     out = tmp_path / "killed"
     report_path = tmp_path / "report.json"
     command = [sys.executable, str(HERE / "sweep_killer.py"), str(report_path), str(SEED), str(ATTEMPTS), f"{seconds:.3f}",
-               str(len(STEPS)), "--", "--model", str(steps_dir), *ARGS, "--out", str(out)]
+               str(len(steps)), "--", "--model", str(tiny_steps_dir), *ARGS, "--out", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     driver = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=TIMEOUT_S)
     assert driver.returncode == 0, driver.stderr[-3000:]
@@ -83,6 +73,6 @@ def test_killed_at_random_moments_then_resumed_equals_the_uninterrupted_run(step
     assert not final["torn"]
     assert f"{final['parts_before']} already done" in final["output"]  # finished steps are not evaluated again
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]
-    assert sorted(p.name for p in (out / "parts").glob("*.parquet")) == sorted(f"step{s}.parquet" for s in STEPS)
+    assert sorted(p.name for p in (out / "parts").glob("*.parquet")) == sorted(f"{p.name}.parquet" for p in steps)
     for name in ("results.parquet", "summary.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(out / name), pd.read_parquet(reference / name), check_exact=True, obj=name)

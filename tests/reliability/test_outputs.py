@@ -44,24 +44,23 @@ def test_unwritable_out_is_one_line(gpt2_dir, tmp_path):
     assert_one_line_error(result, "cannot write to")
 
 
-def test_one_writer_per_folder(tmp_path, gpt2_dir):
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from interp.io import output_lock; from pathlib import Path\n"
-         "with output_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)", str(tmp_path)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(UsageError, match=f"another interp process \\(PID {holder.pid}\\)"):
-            with output_lock(tmp_path):
-                pass
-        result = run("eval", "--task", "factual", "--n", "2", "--model", gpt2_dir, "--out", str(tmp_path), "--device", "cpu")
-        assert_one_line_error(result, "being written by another interp process", str(holder.pid))
-    finally:
-        holder.kill()
-        holder.wait()
-    with output_lock(tmp_path):  # released when its holder died
+def test_one_writer_per_folder(lock_holder, gpt2_dir):
+    folder, pid = lock_holder
+    with pytest.raises(UsageError, match=f"another interp process \\(PID {pid}\\)"):
+        with output_lock(folder):
+            pass
+    result = run("eval", "--task", "factual", "--n", "2", "--model", gpt2_dir, "--out", str(folder), "--device", "cpu")
+    assert_one_line_error(result, "being written by another interp process", str(pid))
+
+
+def test_the_lock_is_released_when_its_holder_dies(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from interp.io import output_lock; from pathlib import Path\n"
+                               "with output_lock(Path(sys.argv[1])):\n    print('locked', flush=True); sys.stdin.read()", str(tmp_path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    holder.kill()
+    holder.wait()
+    with output_lock(tmp_path):  # the OS dropped the dead holder's lock
         pass
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for the sweep tests: a folder of tiny GPT-NeoX checkpoints, a tiny toy run, and one
+"""Fixtures for the sweep tests (the folder of tiny GPT-NeoX checkpoints is ``tiny_steps_dir`` in
+``tests/conftest.py``): a tiny toy run, and one
 uninterrupted reference sweep the kill-and-resume and shard tests compare against.
 
 (Tests here do not ``from conftest import ...``: with this file present that name is this module.)
@@ -12,20 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from interp.models.tiny import TinyConfig, make_tiny_model
 
-TINY_STEPS = (0, 1, 2, 4, 8)
 #: The sweep every reference comparison uses: all steps of the tiny folder, 6 factual prompts.
 SWEEP_ARGS = {"steps": "all", "task": "factual", "n": 6, "device": "cpu"}
-
-
-@pytest.fixture(scope="session")
-def tiny_steps_dir(tmp_path_factory, tiny_tokenizer) -> Path:
-    """``step{N}/`` folders of tiny random GPT-NeoX models (each step its own weights)."""
-    root = tmp_path_factory.mktemp("sweeps") / "tiny-neox"
-    for step in TINY_STEPS:
-        make_tiny_model(root / f"step{step}", TinyConfig(arch="gpt-neox", seed=500 + step), tiny_tokenizer)
-    return root
 
 
 @pytest.fixture(scope="session")
