@@ -17,6 +17,7 @@ from interp.scoring.plots import _FLOOR, _save, plt, sns
 HEATMAPS: dict[str, tuple[str, str]] = {
     "heatmap.png": ("delta_log_ratio", 'change in mean log P(answer)/P(" the")'),
     "heatmap_top1.png": ("delta_top1_acc", "change in top-1 accuracy"),
+    "heatmap_logp_answer_full.png": ("delta_logp_answer_full", "change in mean log P(whole answer)"),
     "heatmap_gain_over_zero.png": ("gain_over_zero", "LASER gain over zero-ablation (mean log ratio)"),
     "heatmap_lm_loss.png": ("delta_lm_loss", "change in LM loss (nats)"),
 }

@@ -6,6 +6,7 @@
     DIR/summary_by_relation.parquet  (factual) the same per (config, relation)
     DIR/heatmap.png                change in mean log P(answer)/P(" the"), layers x rho, one panel per matrix
     DIR/heatmap_top1.png           change in top-1 accuracy, same layout
+    DIR/heatmap_logp_answer_full.png  change in mean teacher-forced log P(whole answer), same layout
     DIR/best.json                  the best lowrank config on the selection split, reported on the held-out rest
     DIR/p_the_vs_p_answer_best.png held-out prompts before and after the best edit
     DIR/compose.parquet            (--compose K >= 2) the candidates tried at each greedy step

@@ -99,7 +99,7 @@ def test_run_folder(tiny_gpt2, tiny_model_dirs, tmp_path, controls, weights_guar
     on_disk = json.loads((out / "best.json").read_text())
     assert {"layer", "matrix", "rho", "gain_select", "gain_heldout", "compose"} <= set(on_disk)
     assert on_disk["kind"] == "lowrank"
-    for name in ("heatmap.png", "heatmap_top1.png", "p_the_vs_p_answer_best.png", "config.json"):
+    for name in ("heatmap.png", "heatmap_top1.png", "heatmap_logp_answer_full.png", "p_the_vs_p_answer_best.png", "config.json"):
         assert (out / name).stat().st_size > 500
     if controls:
         assert {"gain_over_zero", "delta_lm_loss", "lm_loss"} <= set(summary)
