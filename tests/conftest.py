@@ -42,6 +42,15 @@ def _one_thread():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_task_warnings():
+    """A task's "fewer prompts than asked" warning is logged once per process: once per test here."""
+    from interp.tasks.base import _WARNED
+
+    _WARNED.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _seed_everything():
     """Every test starts from the same RNG state."""
     random.seed(0)

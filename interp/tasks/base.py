@@ -108,13 +108,17 @@ def check_n(n: int | None) -> None:
         raise UsageError(f"the number of prompts must be at least 1, got {n}")
 
 
+_WARNED: set[tuple[str, int, int]] = set()
+
+
 def warn_fewer_prompts(task: str, asked: int | None, given: int, why: str) -> None:
     """Log a warning when a task gives fewer prompts than the ``asked`` ``--n``; ``why`` says what it has.
 
     The one message every task uses, e.g. "factual: 1000 prompts asked for, but the task has 187
     facts; using 187".
     """
-    if asked is not None and given < asked:
+    if asked is not None and given < asked and (task, asked, given) not in _WARNED:
+        _WARNED.add((task, asked, given))  # once per process: a checkpoint sweep rebuilds the set at every step
         log.warning("%s: %d prompts asked for, but %s; using %d", task, asked, why, given)
 
 
