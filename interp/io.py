@@ -101,6 +101,15 @@ def output_dir(path: str | Path) -> Path:
     return p
 
 
+def new_output_dir(path: str | Path, option: str = "--out") -> Path:
+    """:func:`output_dir` for commands that write a fresh folder (a model, a training run): an
+    existing folder with anything in it is refused, so nothing already there is overwritten."""
+    p = Path(path).expanduser()
+    if p.is_dir() and any(p.iterdir()):
+        raise UsageError(f"{p} exists and is not an empty folder; choose a new {option}")
+    return output_dir(p)
+
+
 @contextmanager
 def output_lock(folder: Path) -> Iterator[None]:
     """Hold the folder's lock for a run: a second writer of the same folder fails at once (UsageError naming the holder's PID).

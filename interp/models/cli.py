@@ -54,11 +54,11 @@ def tiny(
     n_ctx: int = typer.Option(256, "--n-ctx", help="context length (positions) of the model"),
 ) -> None:
     """Write a tiny random model (2 layers, d_model 64) with a tokenizer, fully offline."""
-    from interp.io import output_dir
+    from interp.io import new_output_dir
     from interp.models.tiny import TinyConfig, make_tiny_checkpoints, make_tiny_model
 
     config = TinyConfig(arch=arch, seed=seed, n_ctx=n_ctx)
-    output_dir(out)
+    new_output_dir(out, "folder")  # never over another model
     if steps is None:
         make_tiny_model(out, config)
         typer.echo(f"wrote tiny {arch} model to {out}")

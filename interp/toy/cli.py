@@ -57,7 +57,7 @@ def train(
     set_: list[str] = typer.Option([], "--set", help="override a config field, e.g. --set model.d_model=64 (repeatable)"),
 ) -> None:
     """Train a toy transformer and write checkpoints at log-spaced steps."""
-    from interp.io import output_dir
+    from interp.io import new_output_dir
     from interp.models.loading import resolve_device
     from interp.toy.configs import preset, with_overrides
     from interp.toy.train import train as train_run
@@ -69,9 +69,7 @@ def train(
     if overrides:
         cfg = with_overrides(cfg, overrides)
     dev = resolve_device(device)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out} exists and is not an empty folder; choose a new --out")
-    output_dir(out)  # writable, before any training
+    new_output_dir(out)  # empty (or new) and writable, before any training
     result = train_run(cfg, out, device=dev)
     typer.echo(json.dumps({k: result.history[-1][k] for k in ("step", "icl_acc", "p_noise", "p_correct")}))
 

@@ -116,6 +116,16 @@ def test_tiny_out_naming_an_existing_file(tmp_path):
     assert_one_line_error(run("tiny", str(target)), "is an existing file")
 
 
+@pytest.mark.parametrize("command", [["tiny"], ["toy", "train", "--task", "noisy-recall", "--steps", "2", "--device", "cpu", "--out"]])
+def test_fresh_folder_commands_never_write_over_a_folder(command, tmp_path):
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    assert_one_line_error(run(*command, str(folder)), str(folder), "not an empty folder")
+    assert [p.name for p in folder.iterdir()] == ["config.json"] and (folder / "config.json").read_text() == "{}"
+    assert run("tiny", str(tmp_path / "empty")).exit_code == 0  # a new (or empty) folder is fine
+
+
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_out_below_a_file_cannot_be_written(name, gpt2_dir, steps_dir, gsm_file, tmp_path, no_work):
     no_work(COMMANDS[name][1])
