@@ -272,6 +272,7 @@ def merge_sweeps(dirs: Sequence[str | Path], out: str | Path) -> SweepReport:
 
 def _merge_into(target: SweepStore, stores: list[SweepStore], definitions: list[dict], base: dict, steps: list[int]) -> SweepReport:
     target.open(base, {k: v for k, v in definitions[0].items() if k in ("source",)} | {"steps_resolved": steps})
+    target.drop_unreadable_parts()  # a damaged part of the target is copied again from a source that has it
     copied = target.merge_from(stores)
     log.info("merged %d steps from %d folders into %s", len(copied), len(stores), target.root)
     report = SweepReport(target.root, steps, steps, evaluated=[], already_done=copied)

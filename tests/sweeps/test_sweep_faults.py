@@ -172,3 +172,16 @@ def test_merge_leaves_out_an_unreadable_part_with_a_warning(reference_sweep, tmp
     assert "steps without results yet: 8" in result.stdout
     assert any("step 8 of" in m and "not merged" in m for m in caplog.messages)
     assert sorted(pd.read_parquet(tmp_path / "merged" / "results.parquet")["step"].unique()) == [0, 1, 2, 4]
+
+
+def test_merge_into_a_folder_with_a_damaged_part_copies_the_step_again(reference_sweep, tmp_path, caplog):
+    ref_dir, _ = reference_sweep
+    merged = tmp_path / "merged"
+    assert run("checkpoint-sweep", "--merge", str(ref_dir), "--out", str(merged)).exit_code == 0
+    (merged / "parts" / "step4.json").write_text("{")  # the target's own sidecar garbled
+    (merged / "parts" / "step2.parquet").write_bytes(b"")  # and one of its parts emptied
+    with caplog.at_level(logging.WARNING, logger="interp"):
+        result = run("checkpoint-sweep", "--merge", str(ref_dir), "--out", str(merged))
+    assert result.exit_code == 0, result.output
+    assert {int(m.split()[1].rstrip(":")) for m in caplog.messages if "deleted its part" in m} == {2, 4}
+    pd.testing.assert_frame_equal(pd.read_parquet(merged / "results.parquet"), pd.read_parquet(ref_dir / "results.parquet"))
