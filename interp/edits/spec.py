@@ -47,6 +47,20 @@ def check_rho(rho: float, *, upper_inclusive: bool = True) -> float:
     return value
 
 
+def check_matrix(matrix: str) -> str:
+    """The one matrix-name rule: one of :data:`MATRICES`."""
+    if matrix not in MATRICES:
+        raise UsageError(f"unknown matrix {matrix!r}; choose from {', '.join(MATRICES)}")
+    return matrix
+
+
+def check_kind(kind: str) -> str:
+    """The one edit-kind rule: one of :data:`KINDS`."""
+    if kind not in KINDS:
+        raise UsageError(f"unknown edit kind {kind!r}; choose from {', '.join(KINDS)}")
+    return kind
+
+
 def _format_rho(rho: float) -> str:
     return f"{rho:g}"
 
@@ -68,10 +82,8 @@ class Edit:
     def __post_init__(self) -> None:
         if isinstance(self.layer, bool) or not isinstance(self.layer, int) or self.layer < 0:
             raise UsageError(f"layer must be an integer >= 0, got {self.layer!r}")
-        if self.matrix not in MATRICES:
-            raise UsageError(f"unknown matrix {self.matrix!r}; choose from {', '.join(MATRICES)}")
-        if self.kind not in KINDS:
-            raise UsageError(f"unknown edit kind {self.kind!r}; choose from {', '.join(KINDS)}")
+        check_matrix(self.matrix)
+        check_kind(self.kind)
         if self.k is not None:
             if self.kind != "remove_top":
                 raise UsageError(f"a {self.kind} edit takes a rho, not a number of directions k={self.k}")

@@ -41,10 +41,9 @@ from tqdm.auto import tqdm
 from interp.edits.apply import apply_edits, check_edits
 from interp.edits.spec import Edit, edits_label
 from interp.edits.svd_cache import SVDCache
-from interp.errors import UsageError
+from interp.errors import UsageError, check_positive
 from interp.generate import GenerateConfig, Generator, plan_batches, split_common_prefix
 from interp.gsm8k.summary import summarize
-from interp.errors import check_positive
 from interp.io import config_from_dict, existing_file, output_dir, output_lock, read_json, temp_path, to_jsonable, write_json, write_parquet
 from interp.laser.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, parse_layers
 from interp.models.embedded import DEFAULT_MODEL
@@ -59,7 +58,8 @@ RESULT_COLUMNS = ("id", "question", "gold", "generation", "pred", "correct", "n_
 # options a resumed run may change: they do not change what is generated for a problem
 # (``n`` only adds or drops problems; the few-shot prefix is checked to be the same)
 # (edits only add or drop configs: each config's rows are kept apart, by its edit label)
-_PATH_OPTIONS = ("data", "train_data", "lm_text")
+#: the options naming input files, and what each must hold
+_INPUT_FILES = {"data": "a GSM8K jsonl", "train_data": "a GSM8K jsonl", "lm_text": "a text file"}
 _RESUMABLE_CHANGES = {"out", "n", "batch_size", "device", "check_harness", "edits", "laser_grid", "layers", "matrices", "rhos"}
 
 
@@ -102,12 +102,7 @@ class GSM8KRun:
             )
         GenerateConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)  # validates both
         if self.laser_grid:
-            Grid(layers=(0,), matrices=self.matrices, rhos=self.rhos)  # validates matrices and rhos
-            from interp.edits.spec import MATRICES
-
-            for matrix in self.matrices:
-                if matrix not in MATRICES:
-                    raise UsageError(f"unknown matrix {matrix!r}; choose from {', '.join(MATRICES)}")
+            Grid(layers=(0,), matrices=self.matrices, rhos=self.rhos)  # validates matrix names and rhos
         if self.check_harness and self.exemplars != "wei":
             raise UsageError("--check-harness compares with lm-eval's gsm8k_cot, which uses the Wei et al. exemplars: use --exemplars wei")
 
@@ -204,7 +199,7 @@ def _check_resume(out: Path, config: GSM8KRun, prefix: str | None = None) -> Non
         raise UsageError(f"{out} holds a run with another few-shot prefix (the exemplars changed with --n); use a new --out")
     new = to_jsonable(config)
     for values in (old_config, new):  # a file named relatively or absolutely is the same file
-        for key in _PATH_OPTIONS:
+        for key in _INPUT_FILES:
             if values.get(key):
                 values[key] = str(Path(values[key]).expanduser().resolve())
     differs = sorted(k for k in new if k not in _RESUMABLE_CHANGES and old_config.get(k) != new[k])
@@ -345,7 +340,7 @@ def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
 
 def _check_inputs(config: GSM8KRun) -> None:
     """The input files exist (checked when the run starts, so a saved config loads on any machine)."""
-    for name, expected in (("data", "a GSM8K jsonl"), ("train_data", "a GSM8K jsonl"), ("lm_text", "a text file")):
+    for name, expected in _INPUT_FILES.items():
         value = getattr(config, name)
         if value is not None:
             existing_file(value, "--" + name.replace("_", "-"), expected)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interp.errors import UsageError
-from interp.edits.spec import RANKED_KINDS, Edit, check_rho
+from interp.edits.spec import RANKED_KINDS, Edit, check_kind, check_matrix, check_rho
 
 Config = tuple[Edit, ...]  # edits applied together; () is the unedited baseline
 DEFAULT_RHOS = (0.9, 0.5, 0.25, 0.1, 0.05, 0.01, 0.005)
@@ -123,6 +123,10 @@ class Grid:
     def __post_init__(self) -> None:
         if not self.layers or not self.matrices or not self.kinds:
             raise UsageError("the grid is empty: give at least one layer, matrix and rho")
+        for matrix in self.matrices:
+            check_matrix(matrix)
+        for kind in self.kinds:
+            check_kind(kind)
         if any(k in RANKED_KINDS for k in self.kinds) and not self.rhos:
             raise UsageError("the grid is empty: give at least one rho")
         for rho in self.rhos:

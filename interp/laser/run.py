@@ -31,7 +31,7 @@ import pandas as pd
 from interp.errors import UsageError, check_positive
 from interp.scoring.evaluate import metric_columns
 from interp.scoring.forward import make_batches
-from interp.edits.spec import KINDS, MATRICES, Edit, check_rho
+from interp.edits.spec import Edit
 from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LM_CONTEXT, SELECT_BY, Grid, LayerSpec
 from interp.edits.apply import sublayer
 from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, mean_outputs, reference_text
@@ -93,18 +93,11 @@ class LaserSweep:
             raise UsageError(f"LaserSweep.layers must be a LayerSpec (LayerSpec.parse('all')), got {type(self.layers).__name__}")
         if not self.matrices:
             raise UsageError("--matrices is empty: the grid has no config")
-        for kind in self.kinds:
-            if kind not in KINDS:
-                raise UsageError(f"unknown edit kind {kind!r}; choose from {', '.join(KINDS)}")
-        if "lowrank" not in self.kinds:
-            raise UsageError("--kinds must include lowrank: the best config is chosen among the LASER edits")
-        for m in self.matrices:
-            if m not in MATRICES:
-                raise UsageError(f"unknown matrix {m!r}; choose from {', '.join(MATRICES)}")
         if not self.rhos:
             raise UsageError("--rhos is empty: the grid has no config")
-        for rho in self.rhos:
-            check_rho(rho)
+        Grid(layers=(0,), matrices=self.matrices, rhos=self.rhos, kinds=self.kinds)  # matrix names, kinds and rhos
+        if "lowrank" not in self.kinds:
+            raise UsageError("--kinds must include lowrank: the best config is chosen among the LASER edits")
         if not 0.0 < self.select_frac < 1.0:
             raise UsageError(f"--select-frac must be strictly between 0 and 1, got {self.select_frac}")
         if self.n is not None and self.n < 2:
