@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from interp.laser.plots import before_after, laser_heatmaps
 from interp.io import read_json
+from interp.laser.plots import before_after, laser_heatmaps
 
 
 def redraw(run: Path) -> None:

@@ -41,13 +41,13 @@ from typing import NoReturn
 
 import pandas as pd
 
+from interp.checkpoint_sweeps.run import SweepConfig, SweepReport, run_sweep
+from interp.checkpoint_sweeps.steps import PAPER_RATIO_STEP
 from interp.edits.spec import Edit
 from interp.errors import UsageError
+from interp.io import write_json
 from interp.models.checkpoints import local_steps
 from interp.models.spec import ModelSpec
-from interp.io import write_json
-from interp.sweeps.checkpoint_sweep import SweepConfig, SweepReport, run_sweep
-from interp.sweeps.steps import PAPER_RATIO_STEP
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = "EleutherAI/pythia-1b"
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="default: results/checkpoint_sweep/MODEL-NAME")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("interp.sweeps").setLevel(logging.INFO)
+    logging.getLogger("interp.checkpoint_sweeps").setLevel(logging.INFO)
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]

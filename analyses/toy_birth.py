@@ -5,7 +5,7 @@ Trains the ``birth`` config, shrunk to fit a few CPU minutes, in these settings 
     1layer_paper      one layer, the papers' setting: trigger outputs drawn uniformly over all
                       characters (data.trigger_output = uniform) and an ordinary transformer
                       layer (model.arch = standard: LayerNorm, MLP, every weight trained, AdamW)
-    1layer_today      one layer as before issue 13: outputs other than the trigger
+    1layer_today      one layer, the earlier default here: outputs other than the trigger
                       (exclude_trigger) and the simplified attention-only model (frozen random
                       embeddings, identity W_Q, SGD)
     2layer            two layers, the birth preset: uniform outputs, simplified model, SGD
@@ -42,7 +42,7 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
 from interp.toy.configs import RunConfig, preset, with_overrides  # noqa: E402
-from interp.toy.evaluate import evaluate  # noqa: E402
+from interp.toy.metrics import evaluate  # noqa: E402
 from interp.toy.train import train  # noqa: E402
 
 PROBES = {"probe_wo2": "W_O of layer 2", "probe_wk2": "W_K of layer 2", "probe_wk1": "W_K of layer 1"}
@@ -58,7 +58,7 @@ class Setting:
 
 SETTINGS = {
     "1layer_paper": Setting(1, "standard", "uniform", "1 layer, papers' setting (uniform, standard layer)"),
-    "1layer_today": Setting(1, "simplified", "exclude_trigger", "1 layer, before issue 13 (exclude_trigger, attention-only)"),
+    "1layer_today": Setting(1, "simplified", "exclude_trigger", "1 layer, earlier default (exclude_trigger, attention-only)"),
     "2layer": Setting(2, "simplified", "uniform", "2 layers (uniform, simplified)"),
     "1layer_simplified_uniform": Setting(1, "simplified", "uniform", "1 layer, uniform, attention-only"),
     "1layer_standard_exclude": Setting(1, "standard", "exclude_trigger", "1 layer, exclude_trigger, standard layer"),

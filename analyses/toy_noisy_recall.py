@@ -33,14 +33,14 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
 from interp.edits.apply import apply_edits  # noqa: E402
+from interp.edits.lowrank import rank_for  # noqa: E402
 from interp.edits.spec import Edit  # noqa: E402
 from interp.edits.weights import resolve  # noqa: E402
 from interp.models.loading import load_model, wrap_toy  # noqa: E402
 from interp.toy.checkpoint import list_steps  # noqa: E402
 from interp.toy.configs import TRIGGER_OUTPUTS, preset, with_overrides  # noqa: E402
 from interp.toy.directions import direction_table, summarize_directions  # noqa: E402
-from interp.toy.evaluate import evaluate, make_test_batch  # noqa: E402
-from interp.edits.lowrank import rank_for  # noqa: E402
+from interp.toy.metrics import evaluate, make_test_batch  # noqa: E402
 from interp.toy.train import train  # noqa: E402
 
 LAYER2 = 1  # 0-based index of the papers' "layer 2"

@@ -21,11 +21,11 @@ import time
 import numpy as np
 import torch
 
+from interp.models.embedded import DEFAULT_MODEL
+from interp.models.loading import load_model
 from interp.paths import shared_data_dir
 from interp.scoring.evaluate import collect_metrics, evaluate
 from interp.scoring.forward import make_batches, read_logits
-from interp.models.embedded import DEFAULT_MODEL
-from interp.models.loading import load_model
 from interp.tasks import build_task
 
 

@@ -27,7 +27,7 @@ from interp.generate.backend import plain_hf
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import load_model
 from interp.paths import shared_data_dir
-from interp.tasks import gsm8k as gsm
+from interp.tasks import gsm8k_readout as gsm
 
 
 def _generate(model, prefix, suffixes, batch_size, reuse, max_new_tokens):

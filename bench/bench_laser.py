@@ -33,16 +33,16 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from interp.scoring.evaluate import collect_metrics
-from interp.scoring.forward import make_batches
 from interp.edits.apply import apply_edits
-from interp.laser.grid import Grid
-from interp.edits.svd_cache import SVDCache
-from interp.laser.sweep import BASELINE, PromptMetrics, Timing, run_configs, start_layer
-from interp.edits.weights import resolve
 from interp.edits.lowrank import rank_for
+from interp.edits.svd_cache import SVDCache
+from interp.edits.weights import resolve
+from interp.laser.grid import Grid
+from interp.laser.sweep import BASELINE, PromptMetrics, Timing, run_configs, start_layer
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, load_model
+from interp.scoring.evaluate import collect_metrics
+from interp.scoring.forward import make_batches
 from interp.tasks import build_task
 
 RHOS = (0.9, 0.5, 0.25, 0.1, 0.05, 0.01)

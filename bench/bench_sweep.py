@@ -31,9 +31,9 @@ from pathlib import Path
 
 import torch
 
+from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
+from interp.checkpoint_sweeps.sources import CheckpointSource
 from interp.models.tiny import TinyConfig, build_tokenizer, make_tiny_model
-from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
-from interp.sweeps.sources import CheckpointSource
 
 SAMPLE_S = 0.005
 
@@ -64,7 +64,7 @@ class PeakSampler:
             with self._lock:
                 self._peak = max(self._peak, value)
 
-    def __enter__(self) -> "PeakSampler":
+    def __enter__(self) -> PeakSampler:
         self._thread.start()
         return self
 

@@ -12,9 +12,13 @@ The front door (a notebook session; ``docs/python.md`` walks through one)::
     best = interp.laser_sweep(model, "factual", out="runs/laser", layers="last-third")
     interp.checkpoint_sweep("runs/toy", steps="all", task="noisy-recall", out="runs/sweep")
 
-Packages (one job each): ``models`` (spec, loading, registry, embedded, tiny), ``tasks``,
-``scoring`` (forward, metrics, evaluate, summary, run), ``edits`` (Edit, apply, SVD), ``laser``
-(sweeps of edits), ``sweeps`` (checkpoints over training), ``toy`` (toy trainer), ``io``.
+Packages (one job each), lowest layer first: ``errors``, ``paths``, ``io``, ``plots`` (foundations);
+``models`` (spec, loading, registry, embedded, tiny); ``tasks`` (prompt sets as data); ``edits``
+(Edit, grid grammar, apply/restore, SVDs, ablation references); ``scoring`` (forward, metrics, the one
+summary, LM loss) and ``generate`` (batched greedy generation); then the capabilities, none importing
+another's internals: ``laser`` (sweeps of edits), ``checkpoint_sweeps`` (checkpoints over training),
+``toy`` (toy trainer), ``lm`` (training a small language model), ``attribution`` (norm-based maps),
+``gsm8k`` (chain-of-thought accuracy); ``api`` and ``cli`` on top.
 Names are imported on first use, so ``import interp`` (and the CLI) stays fast.
 """
 

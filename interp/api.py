@@ -10,7 +10,7 @@
     report = interp.checkpoint_sweep("runs/toy", steps="all", task="noisy-recall", out="runs/toy-sweep")
 
 Everything here is a thin layer over the library (:mod:`interp.models`, :mod:`interp.tasks`,
-:mod:`interp.scoring`, :mod:`interp.edits`, :mod:`interp.laser`, :mod:`interp.sweeps`): it
+:mod:`interp.scoring`, :mod:`interp.edits`, :mod:`interp.laser`, :mod:`interp.checkpoint_sweeps`): it
 parses the strings once and calls the same code the command line calls.
 """
 
@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
 from interp.edits.spec import Edit, parse_edits
 from interp.errors import UsageError
 from interp.laser.grid import LayerSpec
@@ -30,7 +31,6 @@ from interp.models.spec import ModelSpec
 from interp.models.tokens import PromptTokenizer
 from interp.scoring.edited import evaluate_edited
 from interp.scoring.evaluate import evaluate as _evaluate
-from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
 from interp.tasks import build_task as _build
 from interp.tasks.base import PromptSet
 

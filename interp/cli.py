@@ -1,7 +1,7 @@
 """The ``interp`` command line (typer): the app, its one-line errors, and the packages' commands.
 
 Each capability package has a ``cli.py`` whose ``register(app)`` adds its commands (models,
-scoring, toy, laser, sweeps). Each command parses its options into typed values once, builds a
+scoring, toy, laser, checkpoint_sweeps, attribution, gsm8k). Each command parses its options into typed values once, builds a
 frozen config dataclass and calls the library. Errors the user can fix (:class:`interp.errors.UsageError`, typer's bad-parameter
 errors) end as one line on stderr with exit code 2 and no traceback.
 """
@@ -62,9 +62,9 @@ def _mount_subcommands() -> None:
     from interp.laser.cli import register as register_laser
 
     register_laser(app)
-    from interp.sweeps.cli import register as register_sweeps
+    from interp.checkpoint_sweeps.cli import register as register_checkpoint_sweeps
 
-    register_sweeps(app)
+    register_checkpoint_sweeps(app)
     from interp.attribution.cli import register as register_attribution
 
     register_attribution(app)

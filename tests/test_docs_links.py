@@ -70,9 +70,8 @@ def broken_links(page: Path) -> list[str]:
         if not resolved.exists():
             bad.append(f"{target} (no such file: {resolved})")
             continue
-        if anchor and resolved.is_file() and resolved.suffix == ".md":
-            if anchor not in anchors(resolved.read_text(encoding="utf-8")):
-                bad.append(f"{target} (no heading #{anchor} in {resolved.name})")
+        if anchor and resolved.is_file() and resolved.suffix == ".md" and anchor not in anchors(resolved.read_text(encoding="utf-8")):
+            bad.append(f"{target} (no heading #{anchor} in {resolved.name})")
     return bad
 
 

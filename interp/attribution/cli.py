@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,8 +12,8 @@ from interp.models.embedded import DEFAULT_MODEL
 def attribution(
     out: Path = typer.Option(..., "--out", help="output folder"),
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub name, local folder, or embedded:NAME"),
-    prompt: Optional[str] = typer.Option(None, "--prompt", help="one prompt"),
-    prompts: Optional[Path] = typer.Option(None, "--prompts", help="a text file, one prompt per line"),
+    prompt: str | None = typer.Option(None, "--prompt", help="one prompt"),
+    prompts: Path | None = typer.Option(None, "--prompts", help="a text file, one prompt per line"),
     layers: str = typer.Option("all", "--layers", help="all, last-third, A:B (half-open) or L1,L2,..."),
     ig_steps: int = typer.Option(32, "--ig-steps", help="integrated-gradients points on the FF activation's path"),
     batch_size: int = typer.Option(8, "--batch-size"),

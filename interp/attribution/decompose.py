@@ -45,10 +45,10 @@ class Parts:
     def norms(self) -> Float[Tensor, "batch out src"]:
         return self.parts.norm(dim=-1)
 
-    def __add__(self, other: "Parts") -> "Parts":
+    def __add__(self, other: Parts) -> Parts:
         return Parts(self.parts + other.parts, self.bias + other.bias)
 
-    def linear(self, W: Float[Tensor, "d_out d_in"], b: Tensor | None) -> "Parts":
+    def linear(self, W: Float[Tensor, "d_out d_in"], b: Tensor | None) -> Parts:
         """``v -> v W^T + b``: the weight acts on every part, the bias joins the bias term."""
         bias = self.bias @ W.T
         return Parts(self.parts @ W.T, bias if b is None else bias + b)

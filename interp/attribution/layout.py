@@ -63,7 +63,7 @@ class BlockLayout:
     n_layers: int
 
     @classmethod
-    def of(cls, model: HookedModel) -> "BlockLayout":
+    def of(cls, model: HookedModel) -> BlockLayout:
         arch = model.arch
         check_supported(arch.model_type)
         cfg = model.bridge.cfg

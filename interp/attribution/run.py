@@ -90,7 +90,7 @@ class AttributionRun:
                     check_supported(str(model_type))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "AttributionRun":
+    def from_dict(cls, data: dict[str, Any]) -> AttributionRun:
         names = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in names})
 

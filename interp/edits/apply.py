@@ -19,12 +19,12 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.errors import UsageError
 from interp.edits.controls import constant_output_hook, direction_seed, random_rank
+from interp.edits.lowrank import rank_for, svd
 from interp.edits.spec import Edit, check_distinct, parse_edits
 from interp.edits.svd_cache import SVDCache
 from interp.edits.weights import MatrixHandle, resolve
-from interp.edits.lowrank import rank_for, svd
+from interp.errors import UsageError
 from interp.models.loading import HookedModel
 
 log = logging.getLogger(__name__)
@@ -148,12 +148,11 @@ def _plan(model: HookedModel, edits: Sequence[Edit], means: MeanVectors | None) 
     plan = []
     for edit in edits:
         handle = resolve(model, edit.layer, edit.matrix)  # UsageError: layer range, matrix name
-        if edit.kind == "mean":
-            if means is None or (edit.layer, sublayer(edit.matrix)) not in means:
-                raise UsageError(
-                    f"{edit.label}: a mean edit needs the layer's mean {sublayer(edit.matrix)} output over a "
-                    f"reference text; none was computed (pass --lm-text or use the sweep's controls)"
-                )
+        if edit.kind == "mean" and (means is None or (edit.layer, sublayer(edit.matrix)) not in means):
+            raise UsageError(
+                f"{edit.label}: a mean edit needs the layer's mean {sublayer(edit.matrix)} output over a "
+                f"reference text; none was computed (pass --lm-text or use the sweep's controls)"
+            )
         plan.append((edit, handle))
     return plan
 

@@ -119,7 +119,7 @@ class Edit:
         return cls(**value) if isinstance(value, dict) else cls.parse(value)
 
     @classmethod
-    def parse(cls, text: str) -> "Edit":
+    def parse(cls, text: str) -> Edit:
         """``L:M:RHO`` (lowrank) or ``L:M:KIND[:RHO]``; UsageError naming the expected form."""
         parts = [p.strip() for p in str(text).strip().split(":")]
         if len(parts) not in (3, 4) or not all(parts):

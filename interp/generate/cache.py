@@ -92,7 +92,7 @@ class PrefixCache:
 
     @classmethod
     @torch.inference_mode()
-    def compute(cls, model: HookedModel, ids: Sequence[int]) -> "PrefixCache":
+    def compute(cls, model: HookedModel, ids: Sequence[int]) -> PrefixCache:
         """One forward pass of the prefix (with whatever edits are active on ``model`` now),
         run inside :func:`interp.generate.backend.generation_forward`."""
         if not ids:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from interp.edits.cli import EditOpt, LaserOpt, edits_from_options
+from interp.edits.options import EditOpt, LaserOpt, edits_from_options
 from interp.laser.grid import DEFAULT_MATRICES, DEFAULT_RHOS, parse_floats, parse_names
 from interp.models.embedded import DEFAULT_MODEL
 
@@ -15,15 +14,15 @@ from interp.models.embedded import DEFAULT_MODEL
 def gsm8k(
     out: Path = typer.Option(..., "--out", help="output folder (resumed when it holds the same run)"),
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub name, local folder, or embedded:NAME"),
-    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="training step of a Pythia model or a step*/ folder"),
-    n: Optional[int] = typer.Option(None, "--n", help="evaluate the first N test problems (default: all)"),
+    checkpoint: str | None = typer.Option(None, "--checkpoint", help="training step of a Pythia model or a step*/ folder"),
+    n: int | None = typer.Option(None, "--n", help="evaluate the first N test problems (default: all)"),
     seed: int = typer.Option(0, "--seed", help="draws the exemplars with --exemplars train"),
-    data: Optional[Path] = typer.Option(None, "--data", help="GSM8K jsonl to evaluate (default: hub openai/gsm8k, test split)"),
-    train_data: Optional[Path] = typer.Option(None, "--train-data", help="GSM8K jsonl of exemplars for --exemplars train (default: train.jsonl next to --data, else the hub)"),
+    data: Path | None = typer.Option(None, "--data", help="GSM8K jsonl to evaluate (default: hub openai/gsm8k, test split)"),
+    train_data: Path | None = typer.Option(None, "--train-data", help="GSM8K jsonl of exemplars for --exemplars train (default: train.jsonl next to --data, else the hub)"),
     n_shot: int = typer.Option(8, "--n-shot", help="number of worked exemplars before the question (0 to 8 with wei)"),
     exemplars: str = typer.Option("wei", "--exemplars", help="wei (the 8 of Wei et al. 2022) or train (drawn with --seed)"),
-    laser: Optional[list[str]] = LaserOpt,
-    edit: Optional[list[str]] = EditOpt,
+    laser: list[str] | None = LaserOpt,
+    edit: list[str] | None = EditOpt,
     laser_grid: bool = typer.Option(False, "--laser-grid", help="also every --layers x --matrices x --rhos LASER edit"),
     layers: str = typer.Option("all", "--layers", help="with --laser-grid: all, last-third, A:B or L1,L2,..."),
     matrices: str = typer.Option(",".join(DEFAULT_MATRICES), "--matrices", help="with --laser-grid: comma-separated matrix names"),
@@ -31,7 +30,7 @@ def gsm8k(
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="stop a generation after this many tokens"),
     batch_size: int = typer.Option(8, "--batch-size", help="problems generated together"),
     device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
-    lm_text: Optional[Path] = typer.Option(None, "--lm-text", help="reference text for mean edits"),
+    lm_text: Path | None = typer.Option(None, "--lm-text", help="reference text for mean edits"),
     check_harness: bool = typer.Option(False, "--check-harness", help="also run lm-eval's gsm8k_cot on the same model and problems (needs interp[harness])"),
 ) -> None:
     """Few-shot chain-of-thought accuracy on GSM8K by greedy generation, with and without edits."""

@@ -9,7 +9,7 @@ keeps a working KV cache.
 
 lm-eval reports two extractions: ``strict-match`` (the number after "The answer is", as
 written, commas and ``$`` removed before comparing) and ``flexible-extract`` (the last number
-in the generation). Ours (:func:`interp.tasks.gsm8k.extract_answer`) takes the number after
+in the generation). Ours (:func:`interp.tasks.gsm8k_readout.extract_answer`) takes the number after
 "The answer is", else the last number, in a canonical form (``18.00`` == ``18``).
 """
 
@@ -26,7 +26,7 @@ import pandas as pd
 from interp.errors import UsageError
 from interp.generate.backend import generation_forward
 from interp.models.loading import HookedModel
-from interp.tasks import gsm8k as gsm
+from interp.tasks import gsm8k_readout as gsm
 
 if TYPE_CHECKING:
     from interp.gsm8k.run import GSM8KRun, Prompts
@@ -75,7 +75,7 @@ def write_task(folder: Path, problems: list[gsm.Problem], max_new_tokens: int) -
     return folder
 
 
-def run_harness(model: HookedModel, prompts: "Prompts", ours: pd.DataFrame, config: "GSM8KRun") -> dict[str, Any]:
+def run_harness(model: HookedModel, prompts: Prompts, ours: pd.DataFrame, config: GSM8KRun) -> dict[str, Any]:
     """lm-eval's accuracies on the run's problems, and how its generations compare with ours."""
     _require_lm_eval()
     from lm_eval import simple_evaluate

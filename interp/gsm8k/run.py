@@ -49,7 +49,7 @@ from interp.laser.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, parse_layers
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, load_model
 from interp.models.spec import ModelSpec
-from interp.tasks import gsm8k as gsm
+from interp.tasks import gsm8k_readout as gsm
 from interp.tasks.base import warn_fewer_prompts
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class GSM8KRun:
             raise UsageError("--check-harness compares with lm-eval's gsm8k_cot, which uses the Wei et al. exemplars: use --exemplars wei")
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "GSM8KRun":
+    def from_dict(cls, values: dict[str, Any]) -> GSM8KRun:
         """Back from ``config.json`` (also a folder written when the model was a string with a separate ``checkpoint``)."""
         values = dict(values)
         if isinstance(values.get("model"), str):

@@ -5,34 +5,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, SELECT_BY, LayerSpec, parse_floats, parse_names
 from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
-from interp.tasks.cli import RelationsOpt, parse_relations
+from interp.tasks.options import RelationsOpt, parse_relations
+
 
 def laser_sweep(
     task: str = typer.Option(..., "--task", help="ioi, factual, prompts:FILE, gsm8k or gsm8k:FILE"),
     out: Path = typer.Option(..., "--out", help="output folder"),
     model: str = ModelOpt,
-    checkpoint: Optional[str] = CheckpointOpt,
+    checkpoint: str | None = CheckpointOpt,
     layers: str = typer.Option("all", "--layers", help="all, last-third, A:B (half-open) or L1,L2,..."),
     matrices: str = typer.Option(",".join(DEFAULT_MATRICES), "--matrices", help="comma-separated: mlp_in, mlp_gate, mlp_out, attn_q, attn_k, attn_v, attn_o"),
     rhos: str = typer.Option(",".join(f"{r:g}" for r in DEFAULT_RHOS), "--rhos", help="fractions of the rank kept, in (0, 1]"),
     select_frac: float = typer.Option(0.2, "--select-frac", help="fraction of prompts the best config is chosen on; reported on the rest"),
-    n: Optional[int] = typer.Option(None, "--n", help="number of prompts (default: the task's)"),
+    n: int | None = typer.Option(None, "--n", help="number of prompts (default: the task's)"),
     seed: int = typer.Option(0, "--seed", help="prompt sampling, selection split, random-control directions"),
     batch_size: int = typer.Option(64, "--batch-size"),
     compose: int = typer.Option(1, "--compose", help="greedy composition of up to K edits at different layers (1: off)"),
     kinds: str = typer.Option("lowrank", "--kinds", help="edit kinds swept at every place: lowrank plus any of remove_top, zero, random, mean"),
     controls: bool = typer.Option(False, "--controls", help="also zero and random edits at every place, gain over zero, LM cost"),
     lm_cost: bool = typer.Option(False, "--lm-cost", help="language-modelling loss per config (implied by --controls)"),
-    lm_text: Optional[Path] = typer.Option(None, "--lm-text", help="reference text for the LM cost (default: Tiny Shakespeare slice, else a packaged passage)"),
+    lm_text: Path | None = typer.Option(None, "--lm-text", help="reference text for the LM cost (default: Tiny Shakespeare slice, else a packaged passage)"),
     lm_tokens: int = typer.Option(DEFAULT_LM_TOKENS, "--lm-tokens", help="tokens of reference text scored per config"),
-    max_lm_loss_increase: Optional[float] = typer.Option(None, "--max-lm-loss-increase", help="only pick configs whose LM loss rises by at most X nats"),
-    relations: Optional[str] = RelationsOpt,
+    max_lm_loss_increase: float | None = typer.Option(None, "--max-lm-loss-increase", help="only pick configs whose LM loss rises by at most X nats"),
+    relations: str | None = RelationsOpt,
     select_by: str = typer.Option("log_ratio", "--select-by", help="choose the best config on: log_ratio (default), logp_answer_full or exact"),
     device: str = DeviceOpt,
 ) -> None:

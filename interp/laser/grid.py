@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interp.errors import UsageError
 from interp.edits.spec import RANKED_KINDS, Edit, check_kind, check_matrix, check_rho
+from interp.errors import UsageError
 
 Config = tuple[Edit, ...]  # edits applied together; () is the unedited baseline
 DEFAULT_RHOS = (0.9, 0.5, 0.25, 0.1, 0.05, 0.01, 0.005)

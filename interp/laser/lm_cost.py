@@ -22,14 +22,14 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from interp.errors import UsageError
 from interp.edits.apply import sublayer
+from interp.errors import UsageError
+from interp.io import existing_file
 from interp.laser.grid import DEFAULT_LM_TOKENS, LM_CONTEXT
 from interp.laser.suffix import ResidualCache, suffix_all_logits
-from interp.scoring.forward import Batch
 from interp.models.loading import HookedModel
-from interp.io import existing_file
 from interp.paths import shared_data_dir
+from interp.scoring.forward import Batch
 
 log = logging.getLogger(__name__)
 

@@ -28,14 +28,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from interp.errors import UsageError, check_positive
-from interp.scoring.evaluate import metric_columns
-from interp.scoring.forward import make_batches
-from interp.edits.spec import Edit
-from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LM_CONTEXT, SELECT_BY, Grid, LayerSpec
 from interp.edits.apply import sublayer
-from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, mean_outputs, reference_text
+from interp.edits.spec import Edit
 from interp.edits.svd_cache import SVDCache
+from interp.errors import UsageError, check_positive
+from interp.io import config_from_dict, output_dir, output_lock, to_jsonable, write_json, write_parquet
+from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LM_CONTEXT, SELECT_BY, Grid, LayerSpec
+from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, mean_outputs, reference_text
 from interp.laser.sweep import (
     BASELINE,
     ConfigResult,
@@ -53,8 +52,9 @@ from interp.laser.sweep import (
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, load_model
 from interp.models.spec import ModelSpec
+from interp.scoring.evaluate import metric_columns
+from interp.scoring.forward import make_batches
 from interp.scoring.summary import delta, summarize
-from interp.io import config_from_dict, output_dir, output_lock, to_jsonable, write_json, write_parquet
 from interp.tasks import build_task, check_task_source
 
 log = logging.getLogger(__name__)

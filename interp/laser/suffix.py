@@ -21,8 +21,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.scoring.forward import Batch, read_positions_only
 from interp.models.loading import HookedModel
+from interp.scoring.forward import Batch, read_positions_only
 
 
 def _pass_through(*args, **kwargs) -> Tensor:

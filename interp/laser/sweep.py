@@ -28,16 +28,16 @@ from jaxtyping import Float
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from interp.edits.apply import MeanVectors, apply_edits
+from interp.edits.spec import edits_label
+from interp.edits.svd_cache import SVDCache
 from interp.errors import UsageError
+from interp.laser.grid import SELECT_BY, Config
+from interp.laser.suffix import ResidualCache, suffix_read_logits
+from interp.models.loading import HookedModel
 from interp.scoring.evaluate import collect_metrics
 from interp.scoring.forward import Batch, with_answers
 from interp.scoring.prefix import SharedPrefixLogits, prefix_worth_sharing
-from interp.edits.apply import MeanVectors, apply_edits
-from interp.edits.spec import edits_label
-from interp.laser.grid import SELECT_BY, Config
-from interp.laser.suffix import ResidualCache, suffix_read_logits
-from interp.edits.svd_cache import SVDCache
-from interp.models.loading import HookedModel
 from interp.scoring.summary import delta, summarize
 from interp.tasks.base import PromptSet
 

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -49,7 +48,7 @@ def models() -> None:
 def tiny(
     out: Path = typer.Argument(..., help="folder to write"),
     arch: str = typer.Option("gpt2", "--arch", help="gpt2, gpt-neox or llama"),
-    steps: Optional[str] = typer.Option(None, "--steps", help="write step{N}/ checkpoints instead, e.g. 0,1,2,4"),
+    steps: str | None = typer.Option(None, "--steps", help="write step{N}/ checkpoints instead, e.g. 0,1,2,4"),
     seed: int = typer.Option(0, "--seed"),
     n_ctx: int = typer.Option(256, "--n-ctx", help="context length (positions) of the model"),
 ) -> None:

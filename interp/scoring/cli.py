@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
+from interp.edits.options import EditOpt, LaserOpt, edits_from_options
 from interp.errors import UsageError
 from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
-from interp.tasks.cli import RelationsOpt, parse_relations
-from interp.edits.cli import EditOpt, LaserOpt, edits_from_options
+from interp.tasks.options import RelationsOpt, parse_relations
 
 
 def _format_value(value: object) -> str:
@@ -28,10 +27,10 @@ def _format_value(value: object) -> str:
 def predict(
     prompt: str = typer.Argument(..., help="the text to continue"),
     model: str = ModelOpt,
-    checkpoint: Optional[str] = CheckpointOpt,
+    checkpoint: str | None = CheckpointOpt,
     top_k: int = typer.Option(10, "--top-k", help="how many tokens to show"),
-    laser: Optional[list[str]] = LaserOpt,
-    edit: Optional[list[str]] = EditOpt,
+    laser: list[str] | None = LaserOpt,
+    edit: list[str] | None = EditOpt,
     device: str = DeviceOpt,
 ) -> None:
     """Show the model's top next tokens after PROMPT; with --laser/--edit, unedited and edited side by side."""
@@ -73,16 +72,16 @@ def eval_command(
     task: str = typer.Option(..., "--task", help="ioi, factual, prompts:FILE (jsonl of {prompt, answer}), gsm8k or gsm8k:FILE"),
     out: Path = typer.Option(..., "--out", help="output folder"),
     model: str = ModelOpt,
-    checkpoint: Optional[str] = CheckpointOpt,
-    n: Optional[int] = typer.Option(None, "--n", help="number of prompts (default: the task's)"),
+    checkpoint: str | None = CheckpointOpt,
+    n: int | None = typer.Option(None, "--n", help="number of prompts (default: the task's)"),
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(32, "--batch-size"),
     device: str = DeviceOpt,
-    laser: Optional[list[str]] = LaserOpt,
-    edit: Optional[list[str]] = EditOpt,
-    lm_text: Optional[Path] = typer.Option(None, "--lm-text", help="reference text for the edits' LM cost and mean ablations"),
+    laser: list[str] | None = LaserOpt,
+    edit: list[str] | None = EditOpt,
+    lm_text: Path | None = typer.Option(None, "--lm-text", help="reference text for the edits' LM cost and mean ablations"),
     lm_cost: bool = typer.Option(True, "--lm-cost/--no-lm-cost", help="with edits: also score the LM loss on the reference text (the slow part)"),
-    relations: Optional[str] = RelationsOpt,
+    relations: str | None = RelationsOpt,
 ) -> None:
     """Evaluate a task: writes config.json, results.parquet, summary.json, p_the_vs_p_answer.png."""
     from interp.laser.lm_cost import check_lm_text

@@ -14,11 +14,11 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from interp.errors import UsageError
-from interp.scoring.forward import Batch, make_batches, read_logits, with_answers
-from interp.scoring.prefix import SharedPrefixLogits, prefix_worth_sharing
-from interp.scoring.metrics import FUNCTION_COLUMNS, IOI_COLUMNS, METRIC_COLUMNS, THE, answer_metrics, next_token_metrics
 from interp.models.loading import HookedModel
 from interp.paths import prompts_dir
+from interp.scoring.forward import Batch, make_batches, read_logits, with_answers
+from interp.scoring.metrics import FUNCTION_COLUMNS, IOI_COLUMNS, METRIC_COLUMNS, THE, answer_metrics, next_token_metrics
+from interp.scoring.prefix import SharedPrefixLogits, prefix_worth_sharing
 from interp.tasks.base import PromptSet
 
 log = logging.getLogger(__name__)

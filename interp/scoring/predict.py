@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from interp.scoring.forward import last_logits, make_batches
 from interp.edits.apply import apply_edits
 from interp.edits.spec import Edit
 from interp.models.loading import HookedModel
+from interp.scoring.forward import last_logits, make_batches
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
     ioi        indirect object identification, a seeded generator (tasks/ioi.py)
     factual    curated facts over several relations (tasks/factual.py)
     prompts:F  the user's own jsonl file F (tasks/custom.py)
-    gsm8k[:F]  GSM8K teacher-forced readout: the answer after the gold worked solution (tasks/gsm8k.py)
+    gsm8k[:F]  GSM8K teacher-forced readout: the answer after the gold worked solution (tasks/gsm8k_readout.py)
 
 ``build_task(name, tokenizer, n=..., seed=...)`` returns a :class:`PromptSet`.
 """
@@ -67,7 +67,7 @@ def build_task(
     if relations:
         return build_factual(tokenizer, n=n, seed=seed, relations=tuple(relations))
     if name == "gsm8k" or name.startswith("gsm8k:"):
-        from interp.tasks.gsm8k import build_readout
+        from interp.tasks.gsm8k_readout import build_readout
 
         return build_readout(tokenizer, data=name.partition(":")[2] or None, n=n, seed=seed)
     if name.startswith(PREFIX):

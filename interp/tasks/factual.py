@@ -13,11 +13,17 @@ import logging
 from pathlib import Path
 
 from interp.errors import UsageError
+from interp.models.tokens import PromptTokenizer
 from interp.paths import prompts_dir
 from interp.tasks.base import (
-    PromptSet, check_n, check_prompt_answer, read_jsonl_objects, require_string, sample_rows, warn_fewer_prompts,
+    PromptSet,
+    check_n,
+    check_prompt_answer,
+    read_jsonl_objects,
+    require_string,
+    sample_rows,
+    warn_fewer_prompts,
 )
-from interp.models.tokens import PromptTokenizer
 
 log = logging.getLogger(__name__)
 

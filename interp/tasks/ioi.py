@@ -28,9 +28,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from interp.errors import UsageError
+from interp.models.tokens import PromptTokenizer
 from interp.paths import prompts_dir
 from interp.tasks.base import PromptSet, check_n, warn_fewer_prompts
-from interp.models.tokens import PromptTokenizer
 
 log = logging.getLogger(__name__)
 

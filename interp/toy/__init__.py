@@ -1,4 +1,4 @@
-"""One- and two-layer toy transformers on noisy in-context recall and trigger-bigram data (issue 5).
+"""One- and two-layer toy transformers on noisy in-context recall and trigger-bigram data.
 
 Modules (one job each):
     configs        frozen run configs (data, model, optimiser) and the named presets chen, birth
@@ -8,7 +8,7 @@ Modules (one job each):
     probes         the Birth paper's memory-recall probes and the MLP-vs-bigram KL
     train          the training loop (metrics.jsonl, log-spaced checkpoints)
     checkpoint     the run / step{N}/ checkpoint format shared with the checkpoint sweep
-    evaluate       metrics on clean test data and the per-sequence noisy-recall table
+    metrics        metrics on clean test data and the per-sequence noisy-recall table
     cli            ``interp toy train`` and ``interp toy eval``
 
 Edits (dropping an MLP = the zero edit of its ``mlp_out``, LASER, controls) go through

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from interp.edits.cli import EditOpt, LaserOpt, edits_from_options
+from interp.edits.options import EditOpt, LaserOpt, edits_from_options
 from interp.edits.spec import edits_label, parse_edits
 from interp.errors import UsageError
 
@@ -44,16 +43,16 @@ def train(
     out: Path = typer.Option(..., "--out", help="run directory to create (config.json, metrics.jsonl, step*/)"),
     config: str = typer.Option("chen", "--config", help=f"named config: {', '.join(PRESETS)}"),
     layers: int = typer.Option(2, "--layers", help="1 or 2"),
-    arch: Optional[str] = typer.Option(
+    arch: str | None = typer.Option(
         None, "--arch",
         help=f"one of {', '.join(ARCHS)}: the papers' simplified model or an ordinary layer (LayerNorm, MLP, "
         "every weight trained, AdamW); default: the config's (standard for birth --layers 1, else simplified)",
     ),
-    steps: Optional[int] = typer.Option(None, "--steps", help="training steps (default: the config's)"),
-    noise: Optional[float] = typer.Option(None, "--noise", help="noise probability p in [0, 1) (noisy-recall)"),
+    steps: int | None = typer.Option(None, "--steps", help="training steps (default: the config's)"),
+    noise: float | None = typer.Option(None, "--noise", help="noise probability p in [0, 1) (noisy-recall)"),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
-    eval_every: Optional[int] = typer.Option(None, "--eval-every", help="steps between metric records"),
+    eval_every: int | None = typer.Option(None, "--eval-every", help="steps between metric records"),
     set_: list[str] = typer.Option([], "--set", help="override a config field, e.g. --set model.d_model=64 (repeatable)"),
 ) -> None:
     """Train a toy transformer and write checkpoints at log-spaced steps."""
@@ -77,11 +76,11 @@ def train(
 @app.command("eval")
 def eval_(
     path: Path = typer.Argument(..., help="a toy run directory (its last step) or one of its step*/ folders"),
-    drop_mlp_layer: Optional[int] = typer.Option(None, "--drop-mlp", help="remove the MLP of this layer (0-based): the zero edit of its mlp_out"),
-    laser: Optional[list[str]] = LaserOpt,
-    edit: Optional[list[str]] = EditOpt,
+    drop_mlp_layer: int | None = typer.Option(None, "--drop-mlp", help="remove the MLP of this layer (0-based): the zero edit of its mlp_out"),
+    laser: list[str] | None = LaserOpt,
+    edit: list[str] | None = EditOpt,
     noise: float = typer.Option(0.0, "--noise", help="noise of the test data (0: clean)"),
-    step: Optional[int] = typer.Option(None, "--step", help="which saved step of a run directory"),
+    step: int | None = typer.Option(None, "--step", help="which saved step of a run directory"),
     n_sequences: int = typer.Option(512, "--n-sequences"),
     seed: int = typer.Option(12345, "--seed", help="seed of the test data"),
     device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
@@ -91,7 +90,7 @@ def eval_(
     from interp.io import output_dir, write_json
     from interp.models.loading import load_model
     from interp.models.spec import ModelSpec
-    from interp.toy.evaluate import evaluate
+    from interp.toy.metrics import evaluate
 
     edits = edits_from_options(laser, edit)
     if drop_mlp_layer is not None:

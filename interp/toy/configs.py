@@ -13,7 +13,7 @@ Presets (:func:`preset`):
            random embeddings/unembedding/positions, identity W_Q, SGD lr 0.2 momentum 0.9
            wd 1e-4, batch 512, K = 3 triggers sampled per sequence, loss on the trigger
            occurrences from the second on (as in the paper's Figure 3 runs).
-    Steps the issue leaves open: birth trains 1000 steps by default.
+    Neither paper fixes the step count of birth: it trains 1000 steps by default.
 
 Both presets draw a trigger's output uniformly over all characters, the trigger included
 (``data.trigger_output = "uniform"``, as in both papers' code). The model is the papers'
@@ -29,6 +29,7 @@ Configs written before these two fields existed (no ``data.trigger_output``, no
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -357,10 +358,8 @@ def with_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
     d = config.to_dict()
     for key, value in overrides.items():
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
-            except json.JSONDecodeError:
-                pass
         parts = key.split(".")
         target = d
         for part in parts[:-1]:

@@ -1,6 +1,6 @@
 """Vectorised generators of trigger-bigram and noisy in-context-recall sequences.
 
-One process covers both data models of the issue. Each sequence has K trigger tokens
+One process covers both data models (noisy in-context recall and trigger bigrams). Each sequence has K trigger tokens
 (fixed: the K most frequent characters; or drawn per sequence from the unigram marginal)
 and, for each trigger, an output token drawn uniformly per sequence: over all N characters
 (``trigger_output = "uniform"``, the papers'; with probability 1/N the output is the trigger
@@ -91,7 +91,7 @@ class SequenceGenerator:
             else None
         )
 
-    def _inverse_cdf(self, cdf: Float[Tensor, "... n"], u: Float[Tensor, "... 1"]) -> Int[Tensor, "..."]:
+    def _inverse_cdf(self, cdf: Float[Tensor, "... n"], u: Float[Tensor, "... 1"]) -> Int[Tensor, ...]:
         idx = torch.searchsorted(cdf, u, right=True).squeeze(-1)
         return idx.clamp_max(self.n_chars - 1)  # guards u >= cdf[-1] from rounding
 

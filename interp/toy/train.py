@@ -9,8 +9,8 @@ and ``train_loss``, the mean training loss since the previous record.
 from __future__ import annotations
 
 import json
-import math
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +26,7 @@ from interp.toy import probes
 from interp.toy.checkpoint import checkpoint_steps, save_checkpoint, write_run_config
 from interp.toy.configs import RunConfig
 from interp.toy.data import Batch, SequenceGenerator, make_generator
-from interp.toy.evaluate import batch_metrics
+from interp.toy.metrics import batch_metrics
 from interp.toy.model import ToyTransformer
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from types import ModuleType
 
 import pytest
 import torch
-
 from cli_helpers import run
 
 ANALYSES = Path(__file__).resolve().parents[2] / "analyses"
@@ -41,7 +40,7 @@ def _one_thread_and_logging_restored():
     """Tiny models are fastest on one thread; the scripts set logger levels, which are put back."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    names = ("", "interp", "interp.sweeps")
+    names = ("", "interp", "interp.checkpoint_sweeps")
     levels = {name: logging.getLogger(name).level for name in names}
     yield
     torch.set_num_threads(threads)

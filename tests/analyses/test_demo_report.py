@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from analyses_checks import assert_finite
 from cli_helpers import run
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from analyses_checks import assert_finite
 
 COLUMNS = ["heldout_delta_log_ratio", "delta_p_answer", "delta_p_the", "delta_top1_acc", "delta_lm_loss"]

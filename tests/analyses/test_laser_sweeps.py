@@ -6,7 +6,6 @@ import json
 
 import pandas as pd
 import pytest
-
 from analyses_checks import assert_finite
 
 RUN = "smollm2-135m/factual-controls"

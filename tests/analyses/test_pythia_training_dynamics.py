@@ -7,8 +7,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from analyses_checks import assert_finite, assert_one_line_exit_2
+
 from interp.models.tiny import TinyConfig, make_tiny_model
 
 STEPS = (0, 1, 2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-
 from analyses_checks import assert_finite
 
 TINY = ["--steps", "2", "--seq-len", "32", "--batch-size", "4", "--eval-every", "1", "--test-sequences", "16"]

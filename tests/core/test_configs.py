@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from interp.gsm8k.run import GSM8KRun
+from interp.checkpoint_sweeps.run import SweepConfig
 from interp.edits.spec import Edit, parse_edits
 from interp.errors import UsageError
+from interp.gsm8k.run import GSM8KRun
 from interp.io import to_jsonable
 from interp.laser.grid import LayerSpec
 from interp.laser.run import LaserSweep
 from interp.models.spec import ModelSpec
 from interp.scoring.run import EvalRun
-from interp.sweeps.checkpoint_sweep import SweepConfig
 
 
 def _round_trip(config):

@@ -71,9 +71,8 @@ def test_front_door_takes_strings_and_says_what_to_pass(tiny_gpt2):
         interp.evaluate("gpt2", facts)
     with pytest.raises(UsageError, match="needs a loaded text model"):
         interp.build_task("factual", "gpt2")
-    with pytest.raises(TypeError, match="needs a loaded model"):
-        with interp.apply_edits(object(), ["1:mlp_in:0.5"]):
-            pass
+    with pytest.raises(TypeError, match="needs a loaded model"), interp.apply_edits(object(), ["1:mlp_in:0.5"]):
+        pass
 
 
 def test_load_checkpoint_takes_a_run_folder(tmp_path):

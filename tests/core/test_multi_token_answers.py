@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from interp.edits.spec import Edit
 from interp.errors import UsageError
 from interp.laser.suffix import ResidualCache, suffix_read_logits
 from interp.laser.sweep import PromptMetrics, run_configs
-from interp.edits.spec import Edit
 from interp.scoring.evaluate import collect_metrics, evaluate
 from interp.scoring.forward import make_batches, read_logits
 from interp.scoring.summary import summarize

@@ -73,9 +73,8 @@ def test_edits_are_taken_as_strings_or_values(tiny_gpt2):
     assert a.edits == b.edits
     with pytest.raises(UsageError, match="an edit is a string"):
         parse_edits([42])
-    with pytest.raises(TypeError, match="needs a loaded model"):
-        with apply_edits("not a model", ["1:mlp_in:0.5"]):
-            pass
+    with pytest.raises(TypeError, match="needs a loaded model"), apply_edits("not a model", ["1:mlp_in:0.5"]):
+        pass
 
 
 @pytest.mark.parametrize(

@@ -91,10 +91,9 @@ def test_every_parameter_restored_with_nonzero_biases(biased_models, arch, edits
 def test_restored_after_an_exception_inside_the_block(biased_models, arch, edits):
     model = biased_models[arch]
     before = _snapshot(model)
-    with pytest.raises(KeyError, match="inside the block"):
-        with apply_edits(model, edits, means=_means(edits)):
-            assert any(not torch.equal(p.detach(), before[n]) for n, p in model.raw_model.named_parameters())
-            raise KeyError("inside the block")
+    with pytest.raises(KeyError, match="inside the block"), apply_edits(model, edits, means=_means(edits)):
+        assert any(not torch.equal(p.detach(), before[n]) for n, p in model.raw_model.named_parameters())
+        raise KeyError("inside the block")
     _assert_restored(model, before)
 
 

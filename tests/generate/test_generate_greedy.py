@@ -12,7 +12,7 @@ from interp.edits.spec import Edit
 from interp.generate import GenerateConfig, Generator, cut_at_stop, plan_batches, split_common_prefix
 from interp.generate.backend import bridge_sees_cache, generation_forward, hooks_active, plain_hf, plain_is_exact
 from interp.laser.lm_cost import lm_batches, lm_contexts, mean_outputs
-from interp.tasks import gsm8k as gsm
+from interp.tasks import gsm8k_readout as gsm
 
 QUESTIONS = (
     "Tom has 3 apples and buys 4 more. How many apples does he have?",

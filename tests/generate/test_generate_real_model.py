@@ -14,7 +14,7 @@ from interp.edits.spec import Edit
 from interp.generate import GenerateConfig, Generator
 from interp.models.loading import load_model
 from interp.scoring.forward import last_position_only
-from interp.tasks import gsm8k as gsm
+from interp.tasks import gsm8k_readout as gsm
 
 pytestmark = [
     pytest.mark.real_model,

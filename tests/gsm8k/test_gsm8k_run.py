@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import assert_one_line_error, run
 
 from interp.generate.greedy import Generator
 from interp.gsm8k.run import RESULT_COLUMNS, GSM8KRun, run_gsm8k
 from interp.gsm8k.summary import wilson
 from interp.models.spec import ModelSpec
-from interp.tasks import gsm8k as gsm
-from cli_helpers import assert_one_line_error, run
+from interp.tasks import gsm8k_readout as gsm
 
 
 def _args(model: str, test: str, out: Path, *extra: str) -> list[str]:

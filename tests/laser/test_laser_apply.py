@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from interp.errors import UsageError
-from interp.scoring.forward import last_logits, make_batches
 from interp.edits.apply import apply_edits
+from interp.edits.lowrank import rank_for
 from interp.edits.spec import Edit
-from interp.laser.lm_cost import mean_outputs
 from interp.edits.svd_cache import SVDCache
 from interp.edits.weights import resolve
-from interp.edits.lowrank import rank_for
+from interp.errors import UsageError
+from interp.laser.lm_cost import mean_outputs
+from interp.scoring.forward import last_logits, make_batches
 
 
 def logits(model, prompts):
@@ -37,9 +37,8 @@ def test_weights_restored_bit_identical_also_on_error(tiny_model, prompts, weigh
     with apply_edits(tiny_model, edits) as report:
         assert report.n_matrices_edited == 4
         assert not torch.allclose(logits(tiny_model, prompts), base)
-    with pytest.raises(RuntimeError, match="boom"):
-        with apply_edits(tiny_model, edits):
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), apply_edits(tiny_model, edits):
+        raise RuntimeError("boom")
     assert torch.equal(logits(tiny_model, prompts), base)
 
 
@@ -103,18 +102,19 @@ def test_mean_edit_replaces_the_output_and_is_removed(tiny_model, prompts, weigh
         assert report.n_hooks == 1 and report.n_matrices_edited == 0
         torch.testing.assert_close(logits(tiny_model, prompts), hooked, atol=1e-6, rtol=0)
     assert torch.equal(logits(tiny_model, prompts), base)  # the hook is gone
-    with pytest.raises(UsageError, match="mean edit needs"):
-        with apply_edits(tiny_model, [Edit(0, "mlp_in", "mean")], means=means):
-            pass
+    with pytest.raises(UsageError, match="mean edit needs"), apply_edits(tiny_model, [Edit(0, "mlp_in", "mean")], means=means):
+        pass
 
 
 def test_bad_layer_and_matrix(tiny_gpt2):
-    with pytest.raises(UsageError, match=r"layer 7 is out of range: .* has layers 0\.\.1"):
-        with apply_edits(tiny_gpt2, [Edit(7, "mlp_in", "lowrank", 0.5)]):
-            pass
-    with pytest.raises(UsageError, match="'mlp_gate' does not exist in GPT-2 models; choose from mlp_in, mlp_out"):
-        with apply_edits(tiny_gpt2, [Edit(0, "mlp_gate", "lowrank", 0.5)]):
-            pass
+    with pytest.raises(UsageError, match=r"layer 7 is out of range: .* has layers 0\.\.1"), apply_edits(
+        tiny_gpt2, [Edit(7, "mlp_in", "lowrank", 0.5)]
+    ):
+        pass
+    with pytest.raises(UsageError, match="'mlp_gate' does not exist in GPT-2 models; choose from mlp_in, mlp_out"), apply_edits(
+        tiny_gpt2, [Edit(0, "mlp_gate", "lowrank", 0.5)]
+    ):
+        pass
 
 
 def test_svd_cache_hit_on_second_rho(tiny_gpt2, prompts, weights_guard):

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from interp.errors import UsageError
+from interp.laser.lm_cost import lm_batches, lm_contexts, lm_loss, reference_text
 from interp.scoring.evaluate import function_word_ids, function_words
 from interp.scoring.forward import last_logits, make_batches
-from interp.laser.lm_cost import lm_batches, lm_contexts, lm_loss, reference_text
 from interp.scoring.metrics import next_token_metrics
 
 TEXT = ("The morning came and the travellers went to the market in the town. " * 40).strip()

@@ -8,11 +8,11 @@ import importlib.util
 import pytest
 import torch
 
-from interp.scoring.forward import last_logits, make_batches
 from interp.edits.apply import apply_edits
 from interp.edits.spec import Edit
 from interp.laser.suffix import residual_at, suffix_logits
 from interp.models.loading import load_model
+from interp.scoring.forward import last_logits, make_batches
 
 pytestmark = [
     pytest.mark.real_model,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from interp.scoring.forward import last_logits, make_batches
 from interp.laser.suffix import residual_at, skip_blocks_below, suffix_all_logits, suffix_logits
+from interp.scoring.forward import last_logits, make_batches
 
 
 def test_suffix_equals_full_forward(tiny_model, prompts):
@@ -46,7 +46,6 @@ def test_skipped_blocks_really_do_not_run_and_are_restored(tiny_model, prompts):
         last_logits(tiny_model, batch)
         assert ran == [0]  # and runs again afterwards
     assert all("forward" not in block.__dict__ for block in tiny_model.bridge.blocks)
-    with pytest.raises(RuntimeError, match="x"):
-        with skip_blocks_below(tiny_model, 2):
-            raise RuntimeError("x")
+    with pytest.raises(RuntimeError, match="x"), skip_blocks_below(tiny_model, 2):
+        raise RuntimeError("x")
     assert all("forward" not in block.__dict__ for block in tiny_model.bridge.blocks)

@@ -8,16 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from interp.scoring.evaluate import collect_metrics
-from interp.scoring.forward import make_batches
 from interp.edits.apply import apply_edits
 from interp.edits.spec import Edit
-from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, lm_loss, reference_text
-from interp.laser.grid import LayerSpec
-from interp.laser.run import LaserSweep, run_laser_sweep
-from interp.models.spec import ModelSpec
 from interp.edits.svd_cache import SVDCache
+from interp.laser.grid import LayerSpec
+from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, lm_loss, reference_text
+from interp.laser.run import LaserSweep, run_laser_sweep
 from interp.laser.sweep import PromptMetrics, best_config, run_configs, split_indices
+from interp.models.spec import ModelSpec
+from interp.scoring.evaluate import collect_metrics
+from interp.scoring.forward import make_batches
 from interp.tasks import build_task
 
 CONFIGS = [

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import interp.checkpoint_sweeps.run  # noqa: F401
 import interp.cli  # noqa: F401 - the command and the library it calls, imported once before forking
-import interp.sweeps.checkpoint_sweep  # noqa: F401
 
 POLL_S = 0.005
 

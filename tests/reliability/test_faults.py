@@ -1,10 +1,10 @@
-"""Fault injection: the failures of the reliability issue (14), replayed through the CLI.
+"""Fault injection: failures a hostile user met, replayed through the CLI.
 
 Each case must end as one ``error:`` line, exit 2, no traceback, before any model is loaded
 (where the case is about the output folder), or, for the fused-tensor edits, succeed. Cases
 already replayed in ``test_outputs.py`` (``--out`` a file for ``eval`` / ``laser-sweep``, the
 lock, stale temp files, corrupt weights of a local folder and of a toy step) are not repeated
-here; damaged sweep folders and task ``--n`` caps live in ``tests/sweeps`` and ``tests/tasks``.
+here; damaged sweep folders and task ``--n`` caps live in ``tests/checkpoint_sweeps`` and ``tests/tasks``.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ COMMANDS = {
     ),
     "checkpoint-sweep": (
         ["checkpoint-sweep", "--model", "{steps}", "--steps", "all", "--task", "factual", "--n", "2", "--device", "cpu"],
-        ["interp.sweeps.checkpoint_sweep.open_source"],
+        ["interp.checkpoint_sweeps.run.open_source"],
     ),
     "attribution": (
         ["attribution", "--prompt", "The city is in", "--model", "{gpt2}", "--device", "cpu"], ["interp.attribution.run.load_model"],

@@ -23,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL") or not hasattr(os, "fork"), reason="needs SIGKILL and fork")
 
 HERE = Path(__file__).resolve().parent
@@ -37,9 +36,9 @@ TIMEOUT_S = 300
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, tiny_steps_dir) -> tuple[Path, float]:
     """The same sweep run once without interruption (in this process): (folder, seconds it took)."""
+    from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
     from interp.edits.spec import Edit
     from interp.models.spec import ModelSpec
-    from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
 
     out = tmp_path_factory.mktemp("kill") / "uninterrupted"
     t0 = time.perf_counter()

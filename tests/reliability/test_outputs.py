@@ -46,9 +46,8 @@ def test_unwritable_out_is_one_line(gpt2_dir, tmp_path):
 
 def test_one_writer_per_folder(lock_holder, gpt2_dir):
     folder, pid = lock_holder
-    with pytest.raises(UsageError, match=f"another interp process \\(PID {pid}\\)"):
-        with output_lock(folder):
-            pass
+    with pytest.raises(UsageError, match=f"another interp process \\(PID {pid}\\)"), output_lock(folder):
+        pass
     result = run("eval", "--task", "factual", "--n", "2", "--model", gpt2_dir, "--out", str(folder), "--device", "cpu")
     assert_one_line_error(result, "being written by another interp process", str(pid))
 

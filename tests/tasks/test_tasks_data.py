@@ -1,4 +1,4 @@
-"""The shipped prompt data meets the issue's minimums and is well formed."""
+"""The shipped prompt data is large enough for every task and well formed."""
 
 from __future__ import annotations
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from interp.toy.data import SequenceGenerator, make_generator
-from interp.toy.directions import direct_logits, direction_contributions, direction_table, readout_cache, summarize_directions
 from interp.edits.apply import apply_edits
 from interp.edits.spec import Edit
 from interp.models.loading import wrap_toy
+from interp.toy.data import SequenceGenerator, make_generator
+from interp.toy.directions import direct_logits, direction_contributions, direction_table, readout_cache, summarize_directions
 from interp.toy.model import ToyTransformer
 
 

@@ -28,7 +28,7 @@ def test_dropping_the_layer2_mlp_changes_nothing_upstream(toy_model):
     with apply_edits(hooked, [Edit(1, "mlp_out", "zero")]) as report:
         dropped_logits, dropped = model.run_with_cache(tokens)
     assert report.n_matrices_edited == 1
-    upstream = [name for name in cache.keys() if _upstream(name)]
+    upstream = [name for name in cache if _upstream(name)]
     assert len(upstream) > 15
     for name in upstream:
         assert torch.equal(cache[name], dropped[name]), name
@@ -73,9 +73,8 @@ def test_every_toy_matrix_takes_every_weight_kind(toy_model, matrix):
 def test_truncation_restores_on_error(toy_model):
     model, cfg = toy_model
     before = model.blocks[0].mlp.W_out.detach().clone()
-    with pytest.raises(RuntimeError):
-        with apply_edits(wrap_toy(model, cfg), parse_edits(["0:mlp_out:0.1"])):
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), apply_edits(wrap_toy(model, cfg), parse_edits(["0:mlp_out:0.1"])):
+        raise RuntimeError("boom")
     assert torch.equal(model.blocks[0].mlp.W_out, before)
 
 
@@ -94,12 +93,10 @@ def test_bad_edits_are_usage_errors(toy_model, make_config):
     model, cfg = toy_model
     hooked = wrap_toy(model, cfg)
     for bad in ("2:mlp_out:zero", "1:mlp_gate:0.5"):  # layer out of range; a matrix toy models lack
-        with pytest.raises(UsageError):
-            with apply_edits(hooked, parse_edits([bad])):
-                pass
+        with pytest.raises(UsageError), apply_edits(hooked, parse_edits([bad])):
+            pass
     with pytest.raises(UsageError):
         parse_edits(["1:mlp_in:0.0"])
     no_mlp = wrap_toy(ToyTransformer(make_config("birth").model))
-    with pytest.raises(UsageError, match="no mlp_out"):
-        with apply_edits(no_mlp, [Edit(1, "mlp_out", "zero")]):
-            pass
+    with pytest.raises(UsageError, match="no mlp_out"), apply_edits(no_mlp, [Edit(1, "mlp_out", "zero")]):
+        pass

@@ -7,7 +7,12 @@ import json
 import torch
 
 from interp.toy.checkpoint import (
-    checkpoint_steps, is_toy_checkpoint, is_toy_run, list_steps, load_checkpoint, save_checkpoint,
+    checkpoint_steps,
+    is_toy_checkpoint,
+    is_toy_run,
+    list_steps,
+    load_checkpoint,
+    save_checkpoint,
 )
 from interp.toy.data import SequenceGenerator, make_generator
 from interp.toy.model import ToyTransformer

@@ -5,12 +5,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from interp.errors import UsageError
-from interp.tasks.cli import RelationsOpt, parse_relations
+from interp.tasks.options import RelationsOpt, parse_relations
 
 
 def _steps_text(steps: list[int], limit: int = 12) -> str:
@@ -20,25 +19,25 @@ def _steps_text(steps: list[int], limit: int = 12) -> str:
 
 
 def checkpoint_sweep(
-    dirs: Optional[list[Path]] = typer.Argument(None, help="with --merge: the sweep folders to merge", show_default=False),
+    dirs: list[Path] | None = typer.Argument(None, help="with --merge: the sweep folders to merge", show_default=False),
     out: Path = typer.Option(..., "--out", help="output folder (resumed when it holds the same sweep)"),
-    model: Optional[str] = typer.Option(
+    model: str | None = typer.Option(
         None, "--model", "-m", help="EleutherAI/pythia-SIZE (revisions stepN), or a local folder of step*/ models or a toy run"
     ),
-    steps: Optional[str] = typer.Option(None, "--steps", help="all, log (0,1,2,4..512, then ~2 per octave, and 14000), paper (Pythia 0..14000) or a list: 0,512,1000"),
-    task: Optional[str] = typer.Option(None, "--task", help="ioi, factual, prompts:FILE, gsm8k or gsm8k:FILE; noisy-recall for toy runs"),
-    laser: Optional[list[str]] = typer.Option(None, "--laser", help="LAYER:MATRIX:RHO or LAYER:MATRIX:KIND[:RHO] edit (any kind); each step is also evaluated with it (repeatable)"),
-    n: Optional[int] = typer.Option(None, "--n", help="number of prompts (default: the task's)"),
+    steps: str | None = typer.Option(None, "--steps", help="all, log (0,1,2,4..512, then ~2 per octave, and 14000), paper (Pythia 0..14000) or a list: 0,512,1000"),
+    task: str | None = typer.Option(None, "--task", help="ioi, factual, prompts:FILE, gsm8k or gsm8k:FILE; noisy-recall for toy runs"),
+    laser: list[str] | None = typer.Option(None, "--laser", help="LAYER:MATRIX:RHO or LAYER:MATRIX:KIND[:RHO] edit (any kind); each step is also evaluated with it (repeatable)"),
+    n: int | None = typer.Option(None, "--n", help="number of prompts (default: the task's)"),
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(32, "--batch-size"),
     device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
     dtype: str = typer.Option("float32", "--dtype", help="float32, float16 or bfloat16"),
-    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: evaluate the I-th of N disjoint shares of the steps"),
+    shard: str | None = typer.Option(None, "--shard", help="I/N: evaluate the I-th of N disjoint shares of the steps"),
     keep_cache: bool = typer.Option(True, "--keep-cache/--no-keep-cache", help="keep downloaded revisions in the HF cache"),
     executor: str = typer.Option("local", "--executor", help="local (with background prefetch) or ray"),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: RAY_ADDRESS or a local instance)"),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster address (default: RAY_ADDRESS or a local instance)"),
     prefetch: bool = typer.Option(True, "--prefetch/--no-prefetch", help="load the next checkpoint while evaluating this one"),
-    relations: Optional[str] = RelationsOpt,
+    relations: str | None = RelationsOpt,
     merge: bool = typer.Option(False, "--merge", help="merge the sweep folders DIRS (shards of one sweep) into --out"),
 ) -> None:
     """Evaluate a task over training checkpoints: writes results.parquet, summary.parquet, plots.
@@ -47,9 +46,9 @@ def checkpoint_sweep(
     """
     from transformers.utils import logging as hf_logging
 
+    from interp.checkpoint_sweeps.run import SweepConfig, merge_sweeps, run_sweep
     from interp.edits.spec import Edit
     from interp.models.spec import ModelSpec
-    from interp.sweeps.checkpoint_sweep import SweepConfig, merge_sweeps, run_sweep
 
     hf_logging.disable_progress_bar()  # one "Loading weights" bar per checkpoint drowns the sweep's log
     if merge:

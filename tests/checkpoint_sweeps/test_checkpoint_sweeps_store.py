@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
+from interp.checkpoint_sweeps.fingerprint import duplicate_groups, state_fingerprint
+from interp.checkpoint_sweeps.store import SweepStore
 from interp.errors import UsageError
-from interp.sweeps.fingerprint import duplicate_groups, state_fingerprint
-from interp.sweeps.store import SweepStore
 
 ARGS = {"model": "/m", "steps": "all", "task": "factual", "prompts_sha256": None, "n": 4, "seed": 0, "laser": [], "dtype": "float32"}
 

@@ -9,7 +9,7 @@ import pytest
 
 from interp.errors import UsageError
 from interp.paths import shared_data_dir
-from interp.tasks import gsm8k as gsm
+from interp.tasks import gsm8k_readout as gsm
 
 
 def _write(path, rows):

@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 
-from interp.sweeps.prefetch import prefetched
+from interp.checkpoint_sweeps.prefetch import prefetched
 
 #: How long a test waits for an event that should happen at once before it gives up (and fails).
 WAIT_S = 10.0

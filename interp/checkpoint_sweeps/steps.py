@@ -99,7 +99,7 @@ class Shard:
             raise UsageError(f"--shard must be I/N with 0 <= I < N, got {self.index}/{self.count}")
 
     @classmethod
-    def parse(cls, text: str | None) -> "Shard":
+    def parse(cls, text: str | None) -> Shard:
         """``"2/8"`` -> Shard(2, 8); None or empty -> the whole sweep (0/1)."""
         if text is None or not text.strip():
             return cls()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from interp.checkpoint_sweeps.steps import PAPER_STEPS, Shard, log_steps, resolve_steps
 from interp.errors import UsageError
 from interp.models.checkpoints import PYTHIA_STEPS
-from interp.sweeps.steps import PAPER_STEPS, Shard, log_steps, resolve_steps
 
 
 def test_log_steps_on_pythia_schedule():

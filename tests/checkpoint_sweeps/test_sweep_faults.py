@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from cli_helpers import assert_one_line_error, run
+
+from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
 from interp.models.spec import ModelSpec
-from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
 
 
 def _cli_args(model: Path, out: Path) -> list[str]:

@@ -30,9 +30,9 @@ from typing import Any
 
 import pandas as pd
 
+from interp.checkpoint_sweeps.fingerprint import duplicate_groups
 from interp.errors import UsageError
 from interp.io import read_json, remove_stale_temp, temp_path, write_json, write_parquet
-from interp.sweeps.fingerprint import duplicate_groups
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class SweepStore:
         return results, summary
 
     # -- merging -------------------------------------------------------------------------------------
-    def merge_from(self, sources: Iterable["SweepStore"]) -> list[int]:
+    def merge_from(self, sources: Iterable[SweepStore]) -> list[int]:
         """Copy the finished steps of ``sources`` (sweeps with this sweep's arguments) into this folder.
 
         A step present in two folders must carry the same weights' fingerprint; it is copied once.

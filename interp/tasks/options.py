@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 RelationsOpt = typer.Option(None, "--relations", help="factual: keep only these relations, e.g. located_in,capital_of")
 
 
-def parse_relations(text: Optional[str]) -> tuple[str, ...]:
+def parse_relations(text: str | None) -> tuple[str, ...]:
     """``"located_in, capital_of"`` -> ("located_in", "capital_of"); None or empty -> () (every relation)."""
     return tuple(dict.fromkeys(part.strip() for part in (text or "").split(",") if part.strip()))

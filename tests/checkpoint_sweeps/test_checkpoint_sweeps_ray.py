@@ -21,8 +21,8 @@ def local_ray():
 
 
 def test_ray_executor_gives_the_rows_of_the_local_one(local_ray, reference_sweep, sweep_args, tiny_steps_dir, tmp_path, assert_same_rows):
+    from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
     from interp.models.spec import ModelSpec
-    from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
 
     _, expected = reference_sweep
     report = run_sweep(SweepConfig(out=str(tmp_path), model=ModelSpec.parse(str(tiny_steps_dir)), executor="ray", **sweep_args))
@@ -36,8 +36,8 @@ def test_ray_executor_gives_the_rows_of_the_local_one(local_ray, reference_sweep
 def test_ray_executor_records_a_corrupt_step_like_the_local_one(local_ray, reference_sweep, sweep_args, steps_dir_copy, tmp_path, assert_same_rows):
     import json
 
+    from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
     from interp.models.spec import ModelSpec
-    from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
 
     _, expected = reference_sweep
     (steps_dir_copy / "step1" / "model.safetensors").write_bytes(b"")

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
 from interp.cli import app
-from interp.errors import UsageError
 from interp.edits.spec import Edit
+from interp.errors import UsageError
 from interp.models.spec import ModelSpec
-from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
 
 runner = CliRunner()
 

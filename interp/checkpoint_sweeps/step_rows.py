@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from interp.checkpoint_sweeps.sources import LoadedCheckpoint
 from interp.edits.apply import apply_edits
 from interp.edits.spec import Edit
 from interp.errors import UsageError, check_positive
@@ -25,8 +26,7 @@ from interp.models.spec import ModelSpec
 from interp.scoring.evaluate import evaluate
 from interp.scoring.summary import summarize_groups
 from interp.tasks import build_task, check_task_source
-from interp.toy.evaluate import noisy_recall_table
-from interp.sweeps.sources import LoadedCheckpoint
+from interp.toy.metrics import noisy_recall_table
 
 TOY_TASK = "noisy-recall"
 TOY_DEFAULT_N = 256

@@ -19,7 +19,7 @@ from torch import nn
 _CHUNK_ELEMENTS = 1 << 24
 
 
-def _update(digest: "hashlib._Hash", tensor: torch.Tensor) -> None:
+def _update(digest: hashlib._Hash, tensor: torch.Tensor) -> None:
     flat = tensor.detach().reshape(-1)
     for start in range(0, max(flat.numel(), 1), _CHUNK_ELEMENTS):
         part = flat[start : start + _CHUNK_ELEMENTS].contiguous().cpu()

@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-
 #: The sweep every reference comparison uses: all steps of the tiny folder, 6 factual prompts.
 SWEEP_ARGS = {"steps": "all", "task": "factual", "n": 6, "device": "cpu"}
 
@@ -27,8 +26,8 @@ def sweep_args() -> dict:
 @pytest.fixture(scope="session")
 def reference_sweep(tmp_path_factory, tiny_steps_dir) -> tuple[Path, pd.DataFrame]:
     """An uninterrupted, unsharded sweep of ``tiny_steps_dir``: (folder, results table)."""
+    from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
     from interp.models.spec import ModelSpec
-    from interp.sweeps.checkpoint_sweep import SweepConfig, run_sweep
 
     out = tmp_path_factory.mktemp("sweeps") / "reference"
     run_sweep(SweepConfig(out=str(out), model=ModelSpec.parse(str(tiny_steps_dir)), **SWEEP_ARGS))

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from interp.errors import UsageError
-from interp.toy.evaluate import TABLE_COLUMNS, evaluate, noisy_recall_table
 from interp.edits.apply import apply_edits
 from interp.edits.spec import Edit
+from interp.errors import UsageError
 from interp.models.loading import wrap_toy
+from interp.toy.metrics import TABLE_COLUMNS, evaluate, noisy_recall_table
 from interp.toy.model import ToyTransformer
 
 

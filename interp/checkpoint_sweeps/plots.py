@@ -20,8 +20,8 @@ import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from interp.checkpoint_sweeps.step_rows import NO_EDIT  # noqa: E402
 from interp.scoring.plots import _FLOOR, _save  # noqa: E402
-from interp.sweeps.evaluate import NO_EDIT  # noqa: E402
 
 _LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
 

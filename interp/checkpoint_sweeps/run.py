@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from interp.checkpoint_sweeps.executors import EXECUTORS, StepFailure, StepJob, run_local, run_ray
+from interp.checkpoint_sweeps.sources import DTYPES, CheckpointSource, open_source
+from interp.checkpoint_sweeps.step_rows import TOY_TASK, StepResult, TaskOptions, check_task, summarize_steps, summarize_steps_by_relation
+from interp.checkpoint_sweeps.steps import Shard, resolve_steps
+from interp.checkpoint_sweeps.store import SweepStore, differing_arguments
 from interp.edits.spec import Edit
 from interp.errors import UsageError
 from interp.io import config_from_dict, existing_file, output_dir, output_lock, write_parquet
 from interp.models.loading import resolve_device
 from interp.models.spec import ModelSpec
 from interp.tasks import PREFIX
-from interp.sweeps.evaluate import TOY_TASK, StepResult, TaskOptions, check_task, summarize_steps, summarize_steps_by_relation
-from interp.sweeps.executors import EXECUTORS, StepFailure, StepJob, run_local, run_ray
-from interp.sweeps.sources import DTYPES, CheckpointSource, open_source
-from interp.sweeps.steps import Shard, resolve_steps
-from interp.sweeps.store import SweepStore, differing_arguments
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def defining_arguments(config: SweepConfig, source: CheckpointSource, resolved: 
 def _plot(store: SweepStore, summary, arguments: dict[str, Any]) -> None:
     if summary.empty:
         return
-    from interp.sweeps.plots import ratio_plot, training_dynamics  # plotting (matplotlib): only when figures are written
+    from interp.checkpoint_sweeps.plots import ratio_plot, training_dynamics  # plotting (matplotlib): only when figures are written
 
     model = Path(arguments["model"]).name if arguments["model"].startswith("/") else arguments["model"]
     task = arguments["task"].split("/")[-1]

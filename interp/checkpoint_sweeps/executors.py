@@ -20,10 +20,10 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from interp.checkpoint_sweeps.prefetch import prefetched
+from interp.checkpoint_sweeps.sources import CheckpointSource, free_memory
+from interp.checkpoint_sweeps.step_rows import StepResult, TaskOptions, evaluate_checkpoint
 from interp.errors import UsageError
-from interp.sweeps.evaluate import StepResult, TaskOptions, evaluate_checkpoint
-from interp.sweeps.prefetch import prefetched
-from interp.sweeps.sources import CheckpointSource, free_memory
 
 log = logging.getLogger(__name__)
 

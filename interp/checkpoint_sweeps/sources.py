@@ -25,11 +25,11 @@ from typing import Any
 
 import torch
 
+from interp.checkpoint_sweeps.fingerprint import model_fingerprint
 from interp.errors import UsageError
 from interp.models.checkpoints import is_pythia
 from interp.models.loading import load_model
 from interp.models.spec import ModelSpec, available_steps
-from interp.sweeps.fingerprint import model_fingerprint
 
 log = logging.getLogger(__name__)
 
