@@ -35,6 +35,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check interp tests analyses bench
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(PY) bench/bench_eval.py

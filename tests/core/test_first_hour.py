@@ -50,7 +50,7 @@ def test_eval_with_edits_keeps_each_prompts_baseline_and_can_skip_the_lm_cost(gp
 
 
 def test_laser_summary_leaves_rho_empty_for_kinds_without_one(tiny_gpt2, tiny_model_dirs, tmp_path):
-    from interp.laser.grid import LayerSpec
+    from interp.edits.grid import LayerSpec
     from interp.laser.run import LaserSweep, run_laser_sweep
     from interp.models.spec import ModelSpec
 

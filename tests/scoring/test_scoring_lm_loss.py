@@ -1,4 +1,4 @@
-"""LM cost against a hand computation; p_function against its members' probabilities."""
+"""The LM loss on a reference text against a hand computation; the reference text's sources and errors."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ import pytest
 import torch
 
 from interp.errors import UsageError
-from interp.laser.lm_cost import lm_batches, lm_contexts, lm_loss, reference_text
-from interp.scoring.evaluate import function_word_ids, function_words
-from interp.scoring.forward import last_logits, make_batches
-from interp.scoring.metrics import next_token_metrics
+from interp.scoring.lm_loss import lm_batches, lm_contexts, lm_loss, reference_text
 
 TEXT = ("The morning came and the travellers went to the market in the town. " * 40).strip()
 
@@ -47,19 +44,3 @@ def test_reference_text_errors(tiny_gpt2, tmp_path):
 def test_default_reference_text_is_present():
     text, source = reference_text(None, 4096)
     assert len(text) > 5000 and source
-
-
-def test_p_function_is_the_sum_of_its_members(tiny_model, prompts):
-    assert function_words()[:2] == (" the", " a")
-    ids = function_word_ids(tiny_model)
-    assert ids and len(set(ids)) == len(ids)
-    batch = make_batches(tiny_model, prompts, 8)[0]
-    logits = last_logits(tiny_model, batch)
-    answers = torch.zeros(len(batch), dtype=torch.long)
-    the_id = tiny_model.tokenizer.single_token_id(" the")
-    metrics = next_token_metrics(logits, answers, the_id, function_ids=torch.tensor(ids))
-    probs = logits.float().softmax(-1)
-    expected = sum(probs[:, i] for i in ids)
-    torch.testing.assert_close(metrics["p_function"], expected, atol=1e-6, rtol=1e-5)
-    assert (metrics["p_function"] >= metrics["p_the"] - 1e-7).all()
-    assert "p_function" not in next_token_metrics(logits, answers, the_id)
