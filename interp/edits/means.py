@@ -42,16 +42,18 @@ def needs_means(edits: Iterable[Edit]) -> bool:
 def sublayer_means(
     model: HookedModel, batches: Sequence[TokenBatch], keys: Iterable[tuple[int, str]]
 ) -> dict[tuple[int, str], Float[Tensor, " d_model"]]:
-    """Mean of each ``(layer, "mlp"|"attn")`` sublayer output over every token of ``batches`` (one pass per batch)."""
+    """Mean of each ``(layer, "mlp"|"attn")`` sublayer output over every real token of ``batches``
+    (padded positions, ``attention_mask == 0``, are left out; one pass per batch)."""
     keys = sorted(set(keys))
     if not keys:
         return {}
     sums: dict[tuple[int, str], Tensor] = {}
     count = 0
+    real: list[Tensor] = []  # the current batch's attention mask as [batch, pos, 1] weights
 
     def make_hook(key: tuple[int, str]):
         def hook(act: Float[Tensor, "batch pos d_model"], hook=None):  # noqa: ARG001
-            s = act.detach().double().sum(dim=(0, 1))
+            s = (act.detach().double() * real[0]).sum(dim=(0, 1))
             sums[key] = s if key not in sums else sums[key] + s
             return act
 
@@ -61,6 +63,7 @@ def sublayer_means(
     stop = max(layer for layer, _ in keys) + 1  # no need to run the blocks above the last one asked for
     with model.bridge.hooks(fwd_hooks=fwd):
         for batch in batches:
+            real[:] = [batch.attention_mask.to(torch.float64)[..., None]]
             model.bridge(
                 batch.input_ids, attention_mask=batch.attention_mask, stop_at_layer=stop if stop < model.n_layers else None
             )
