@@ -117,7 +117,7 @@ def _gsm8k(out: Path) -> list[Path]:
 
 def _checkpoint_sweeps(out: Path) -> list[Path]:
     from interp.checkpoint_sweeps.plots import ratio_plot, training_dynamics
-    from interp.checkpoint_sweeps.step_rows import NO_EDIT
+    from interp.edits.spec import NO_EDIT
 
     summary = pd.DataFrame([{"edit": e, "step": s, "mean_p_the": 0.2, "mean_p_answer": 0.1 * i, "mean_p_s": 0.05, "ratio_of_means": 0.5 + i}
                             for i, e in enumerate((NO_EDIT, "1:mlp_in:lowrank:0.1")) for s in (0, 1, 2, 4)])

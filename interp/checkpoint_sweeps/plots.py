@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from interp.checkpoint_sweeps.step_rows import NO_EDIT
+from interp.edits.spec import NO_EDIT
 from interp.plots import GRID, LINESTYLES, REFERENCE_LINE, floored, new_figure, palette, save_figure, themed
 
 
