@@ -427,7 +427,7 @@ class HeldOut:
     """The evaluation prompts no document may contain: factual prompts (lower case) and IOI template patterns."""
 
     factual: tuple[str, ...]
-    ioi: tuple[re.Pattern, ...]
+    ioi: tuple[tuple[str, re.Pattern], ...]  # (template, the pattern of its fixed text)
 
     @property
     def _anchored(self) -> dict[str, dict[tuple[int, int], set[str]]]:
@@ -447,10 +447,10 @@ class HeldOut:
         from interp.tasks.ioi import load_templates
 
         factual = tuple(sorted({f["prompt"].lower() for f in load_facts()}))
-        return cls(factual, tuple(ioi_pattern(t.text) for t in load_templates()))
+        return cls(factual, tuple((t.text, ioi_pattern(t.text)) for t in load_templates()))
 
     def find(self, documents: Sequence[str]) -> dict[int, str]:
-        """The documents holding an evaluation prompt: index -> the prompt (or the IOI template's pattern) found."""
+        """The documents holding an evaluation prompt: index -> the factual prompt or the IOI template found."""
         if not documents:
             return {}
         joined = _SEPARATOR.join(documents)
@@ -470,9 +470,9 @@ class HeldOut:
                     if start >= 0 and lower[start:start + length] in prompts:
                         at(start, lower[start:start + length])
                 position = lower.find(anchor, position + 1)
-        for pattern in self.ioi:
+        for template, pattern in self.ioi:
             for match in pattern.finditer(joined):
-                at(match.start(), pattern.pattern)
+                at(match.start(), f"IOI template {template}")
         return found
 
 
@@ -597,7 +597,7 @@ def build_corpus(config: CorpusConfig, data_dir: Path | None = None) -> Corpus:
             i, prompt = next(iter(sorted(found.items())))
             data = {"facts": "fact_templates.json", "ioi": "ioi_templates.json", "people": "people_templates.json"}[source]
             raise UsageError(
-                f"corpus source {source}: {docs[i][:80]!r} contains the evaluation prompt {prompt!r}; "
+                f"corpus source {source}: {docs[i][:80]!r} contains an evaluation prompt ({prompt!r}); "
                 f"reword that template in {lm_dir() / data}"
             )
         if found:

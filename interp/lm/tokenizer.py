@@ -59,6 +59,7 @@ class Coverage:
     story_names: tuple[int, int]  # the same for the corpus's own names, prompts/lm/names.txt
     factual_facts: tuple[int, int]  # facts of prompts/factual/facts.jsonl whose answer is one token
     factual_answers: tuple[int, int]  # distinct answers that are one token
+    factual_by_relation: dict[str, tuple[int, int]]  # facts whose answer is one token, per relation
     multi_token_answers: tuple[str, ...]  # the distinct answers that are not
     chars_per_token: float | None  # over the documents given to coverage(), when given
 
@@ -89,6 +90,10 @@ def coverage(tokenizer: PreTrainedTokenizerFast, documents: Sequence[str] = ()) 
         story_names=(sum(_single(tokenizer, " " + n) for n in story), len(story)),
         factual_facts=(sum(f["answer"] in one for f in facts), len(facts)),
         factual_answers=(len(one), len(answers)),
+        factual_by_relation={
+            r: (sum(f["answer"] in one for f in facts if f["relation"] == r), sum(f["relation"] == r for f in facts))
+            for r in dict.fromkeys(f["relation"] for f in facts)
+        },
         multi_token_answers=tuple(a for a in answers if a not in one),
         chars_per_token=per_token,
     )
@@ -105,6 +110,7 @@ def coverage_table(tokenizer: PreTrainedTokenizerFast, documents: Sequence[str] 
         f"| corpus story names (prompts/lm/names.txt) | {c.story_names[0]} of {c.story_names[1]} |",
         f"| factual answers, distinct | {c.factual_answers[0]} of {c.factual_answers[1]} |",
         f"| factual facts (answer one token) | {c.factual_facts[0]} of {c.factual_facts[1]} |",
+        *(f"| ... of relation {r} | {n} of {total} |" for r, (n, total) in c.factual_by_relation.items()),
     ]
     if c.chars_per_token is not None:
         rows.append(f"| characters per token (corpus) | {c.chars_per_token:.2f} |")

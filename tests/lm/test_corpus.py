@@ -144,10 +144,13 @@ def test_ioi_stories_use_their_own_names_in_both_orders():
     assert len(words & names) > 50
     abba = [d for d in corpus.documents if re.match(r"(\w+) and (\w+) spent the afternoon", d)]
     assert abba, "expected the first template among 200 stories"
+    io_first = set()
     for story in abba:
         first, second = re.match(r"(\w+) and (\w+)", story).groups()
         last = story.rstrip(".").split()[-1]
         assert last in (first, second) and len(re.findall(rf"\b{last}\b", story)) == 2  # the story ends on the IO
+        io_first.add(last == first)
+    assert io_first == {True, False}  # ABBA and BABA
 
 
 def test_people_passages_name_one_person_each():

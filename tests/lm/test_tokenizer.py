@@ -76,14 +76,18 @@ def test_checkpoint_folder_loads_standalone_with_pythia_bos(tmp_path, tokenizer)
     assert loaded["model"] == json.loads(tokenizer.backend_tokenizer.to_str())["model"]
 
 
-def test_coverage_agrees_with_the_ioi_task(tokenizer, documents):
+def test_coverage_agrees_with_the_ioi_task(documents):
+    frequent = ["Mary", "John", "Linda"]  # IOI task names made frequent enough to be merged into one token
+    tokenizer = train_tokenizer([*documents, *(f"Then {n} smiled." for n in frequent * 300)], VOCAB)
     found = coverage(tokenizer, documents)
     names = _read_lines(ioi_dir() / "names.txt")
     kept, _ = single_token_names(names, PromptTokenizer(tokenizer, prepend_bos=True))
+    assert set(frequent) <= set(kept)
     assert found.ioi_names == (len(kept), len(names))
     assert found.the_is_one_token == (len(tokenizer.encode(" the")) == 1)
     story = load_story_names()
     assert found.story_names == (sum(len(tokenizer.encode(" " + n)) == 1 for n in story), len(story))
     assert found.factual_answers[1] == found.factual_answers[0] + len(found.multi_token_answers)
+    assert tuple(map(sum, zip(*found.factual_by_relation.values()))) == found.factual_facts
     assert 1 < found.chars_per_token < 10
     assert "IOI task names" in coverage_table(tokenizer)
