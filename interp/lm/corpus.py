@@ -69,7 +69,7 @@ class CorpusConfig:
     sources: tuple[str, ...] = DEFAULT_SOURCES
     max_chars: int | None = None  # cap on each source's characters (tests, tiny runs); None = all
     seed: int = 0  # order of the rendered sentences, the stories' names, places, objects and templates
-    fact_repeats: int = 16  # times each (fact, paraphrase) sentence appears
+    fact_repeats: int = 32  # times each (fact, paraphrase) sentence appears
     ioi_stories: int = 20_000  # IOI-style stories rendered
     people_docs: int = 40_000  # single-person passages rendered (names in non-IOI text)
     hf_split: str = "train"  # split of an hf:NAME source
@@ -625,7 +625,8 @@ def source_table(corpus: Corpus) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m interp.lm.corpus [--source S ...] [--vocab N ...]``: the default corpus's sources and tokenizer coverage."""
+    """``python -m interp.lm.corpus [--source S ...] [--fact-repeats N ...] [--vocab N ...]``: a corpus's sources and its
+    tokenizers' coverage of the evaluation (the default corpus at vocabularies 4096 and 2048 without options)."""
     import argparse
     import time
 
@@ -633,12 +634,23 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m interp.lm.corpus", description=main.__doc__)
     parser.add_argument("--source", action="append", help=f"a corpus source (repeat); default: {' '.join(DEFAULT_SOURCES)}")
-    parser.add_argument("--max-chars", type=int, default=None)
+    defaults = CorpusConfig()
+    for field in ("max_chars", "seed", "fact_repeats", "ioi_stories", "people_docs"):
+        parser.add_argument(f"--{field.replace('_', '-')}", type=int, default=getattr(defaults, field))
     parser.add_argument("--vocab", type=int, nargs="*", default=[4096, 2048], help="tokenizer vocabulary sizes to report")
     args = parser.parse_args(argv)
-    config = CorpusConfig(sources=tuple(args.source) if args.source else DEFAULT_SOURCES, max_chars=args.max_chars)
+    try:
+        config = CorpusConfig(
+            sources=tuple(args.source) if args.source else DEFAULT_SOURCES, max_chars=args.max_chars, seed=args.seed,
+            fact_repeats=args.fact_repeats, ioi_stories=args.ioi_stories, people_docs=args.people_docs,
+        )
+    except UsageError as err:
+        parser.exit(2, f"error: {err}\n")
     start = time.perf_counter()
-    corpus = build_corpus(config)
+    try:
+        corpus = build_corpus(config)
+    except UsageError as err:
+        parser.exit(2, f"error: {err}\n")
     built = time.perf_counter() - start
     print(source_table(corpus))
     print(f"\nbuild_corpus: {built:.1f} s")
