@@ -244,6 +244,15 @@ def _done_rows(store: RunStore, label: str, previous: pd.DataFrame | None) -> tu
     return frames, done
 
 
+def _recorded_info(store: RunStore, label: str) -> dict[str, Any]:
+    """What the latest batch of a config recorded about its edits (so a config found finished is reported alike)."""
+    for name in reversed(store.part_names(_slug(label))):
+        info = store.read_meta(name).get("info")
+        if isinstance(info, dict):
+            return info
+    return {}
+
+
 def _previous_results(out: Path) -> pd.DataFrame | None:
     """The ``results.parquet`` a previous run of this folder wrote (None when absent or unreadable)."""
     path = out / "results.parquet"
@@ -298,7 +307,7 @@ def generate_config(
     todo = [i for i, p in enumerate(prompts.problems) if p.id not in done]
     if bar is not None:
         bar.update(len(prompts.problems) - len(todo))
-    info: dict[str, Any] = {}
+    info = _recorded_info(store, label)
     if todo:
         with apply_edits(model, edits, means=means, svd_cache=svd_cache, seed=seed) as report:
             generator = Generator(model, prompts.prefix_ids, gen_config)
@@ -311,7 +320,7 @@ def generate_config(
                 output = generator.run_batch([prompts.suffix_ids[i] for i in indices])
                 wall = time.perf_counter() - start
                 frame = _batch_rows(prompts, indices, output.generations, label, part, wall)
-                store.write_part(f"{_slug(label)}/part-{part:05d}", frame, {"edit": label, "batch": part, "n_rows": len(frame)})
+                store.write_part(f"{_slug(label)}/part-{part:05d}", frame, {"edit": label, "batch": part, "n_rows": len(frame), "info": info})
                 frames.append(frame)
                 part += 1
                 if bar is not None:

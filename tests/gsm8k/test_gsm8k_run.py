@@ -196,6 +196,11 @@ def test_an_edited_data_file_is_refused_and_a_damaged_batch_generated_again(tiny
     cols = list(RESULT_COLUMNS) + ["finish", "edit"]
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet")[cols], whole[cols])
 
+    calls.clear()
+    assert run(*_args(tiny_llama_1k, test, out)).exit_code == 0 and calls == []  # finished: nothing generated
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_matrices_edited"] == 0 and summary["backend"]  # reported as when it was generated
+
     Path(test).write_text(Path(test).read_text().replace("Tom has 3 apples", "Tom has 5 apples"))
     assert_one_line_error(run(*_args(tiny_llama_1k, test, out)), "the content of --data differs", "another --out")
 
