@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 #: ``--set`` options of every test run: the corpus rendered from the project's own prompt data
 TINY_SETS: dict[str, object] = {"corpus.sources": ["facts", "ioi"]}
 #: steps of a tiny test run: checkpoints 0, 1, 2, 4, 8, 16 and then 24, 32
