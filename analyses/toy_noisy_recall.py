@@ -24,24 +24,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+import seaborn as sns
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-import torch  # noqa: E402
-
-from interp.edits.apply import apply_edits  # noqa: E402
-from interp.edits.lowrank import rank_for  # noqa: E402
-from interp.edits.spec import Edit  # noqa: E402
-from interp.edits.weights import resolve  # noqa: E402
-from interp.models.loading import load_model, wrap_toy  # noqa: E402
-from interp.toy.checkpoint import list_steps  # noqa: E402
-from interp.toy.configs import TRIGGER_OUTPUTS, preset, with_overrides  # noqa: E402
-from interp.toy.directions import direction_table, summarize_directions  # noqa: E402
-from interp.toy.metrics import evaluate, make_test_batch  # noqa: E402
-from interp.toy.train import train  # noqa: E402
+from interp.edits.apply import apply_edits
+from interp.edits.lowrank import rank_for
+from interp.edits.spec import Edit
+from interp.edits.weights import resolve
+from interp.models.loading import load_model, wrap_toy
+from interp.plots import TALK, new_figure, save_figure, themed
+from interp.toy.checkpoint import list_steps
+from interp.toy.configs import TRIGGER_OUTPUTS, preset, with_overrides
+from interp.toy.directions import direction_table, summarize_directions
+from interp.toy.metrics import evaluate, make_test_batch
+from interp.toy.train import train
 
 LAYER2 = 1  # 0-based index of the papers' "layer 2"
 DROP_MLP2 = Edit(LAYER2, "mlp_out", "zero")  # removing the layer-2 MLP: the zero edit of its output matrix
@@ -214,10 +211,11 @@ def directions_markdown(directions: pd.DataFrame, sums: pd.DataFrame, top: int, 
     return "\n".join(lines) + "\n"
 
 
+@themed(TALK)
 def plot(metrics: pd.DataFrame, checkpoints: pd.DataFrame, noise: float, path: Path) -> None:
     """Left: training curves on clean data. Right: checkpoints with and without the layer-2 MLP."""
-    sns.set_theme(style="whitegrid", context="talk", font_scale=0.8)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 6.4), sharey=True)
+    fig = new_figure((15, 6.4))
+    ax1, ax2 = fig.subplots(1, 2, sharey=True)
     m = metrics[metrics["step"] > 0]
     curves = m.melt(id_vars="step", value_vars=["p_noise", "p_correct", "icl_acc"], var_name="metric")
     curves["metric"] = curves["metric"].map(
@@ -246,8 +244,7 @@ def plot(metrics: pd.DataFrame, checkpoints: pd.DataFrame, noise: float, path: P
     ax2.legend([handles[i] for i in keep], [labels[i] for i in keep], loc="upper center",
                bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=12)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110, tight=False)
 
 
 if __name__ == "__main__":

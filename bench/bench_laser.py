@@ -34,10 +34,10 @@ import numpy as np
 import torch
 
 from interp.edits.apply import apply_edits
+from interp.edits.grid import Grid
 from interp.edits.lowrank import rank_for
 from interp.edits.svd_cache import SVDCache
 from interp.edits.weights import resolve
-from interp.laser.grid import Grid
 from interp.laser.sweep import BASELINE, PromptMetrics, Timing, run_configs, start_layer
 from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, load_model

@@ -22,9 +22,9 @@ from typing import Any
 import pandas as pd
 
 from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
+from interp.edits.grid import LayerSpec
 from interp.edits.spec import Edit, parse_edits
 from interp.errors import UsageError
-from interp.laser.grid import LayerSpec
 from interp.laser.run import LaserSweep, run_laser_sweep
 from interp.models.loading import HookedModel, load_model
 from interp.models.spec import ModelSpec

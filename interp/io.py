@@ -1,7 +1,9 @@
 """Writing a run's outputs (``config.json``, parquet tables, ``summary.json``) and reading configs back.
 
-Files are written to a temporary name and renamed into place, so a run killed mid-write
-never leaves a half-written file behind.
+Files (and whole folders, :func:`write_folder`) are written to a temporary name and renamed
+into place, so a run killed mid-write never leaves a half-written file behind. These functions
+are the only place in ``interp`` that does so; :class:`interp.store.RunStore` builds the
+resumable run folder on them.
 
 Configs are frozen dataclasses holding parsed values (a :class:`~interp.models.spec.ModelSpec`,
 :class:`~interp.edits.spec.Edit` s, ...). :func:`write_json` serialises them (a value with a
@@ -13,13 +15,15 @@ a config from that JSON on any machine, by the fields' type hints (a type with a
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
 import re
+import shutil
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,16 +72,18 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_temp(folder: Path) -> list[Path]:
-    """Delete the temporary files of writers that are gone (their PID is not running); keep a live writer's."""
+    """Delete the temporary files and folders of writers that are gone (their PID is not running); keep a live writer's."""
     removed = []
     for path in folder.iterdir() if folder.is_dir() else []:
-        if not path.is_file():
-            continue
         match = _TEMP.match(path.name)
         stale = (match is not None and not _alive(int(match.group("pid")))) or (match is None and _LEGACY_TEMP.match(path.name))
-        if stale:
+        if not stale:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
             path.unlink(missing_ok=True)
-            removed.append(path)
+        removed.append(path)
     return removed
 
 
@@ -144,22 +150,73 @@ def _read_holder(lock_path: Path) -> str | None:
         return None
 
 
-def write_json(path: str | Path, data: Any) -> Path:
+def _write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """``write(tmp)`` a temporary file next to ``path``, then rename it into place (the temp file goes on error)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
-    tmp.write_text(json.dumps(_jsonable(data), indent=2) + "\n")
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    return _write_atomic(path, lambda tmp: tmp.write_text(json.dumps(_jsonable(data), indent=2) + "\n"))
 
 
 def write_parquet(path: str | Path, frame: pd.DataFrame) -> Path:
+    return _write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """``text`` (UTF-8) into ``path``, atomically."""
+    return _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def copy_file(src: str | Path, dst: str | Path) -> Path:
+    """A copy of ``src`` at ``dst``, atomically."""
+    return _write_atomic(dst, lambda tmp: shutil.copyfile(src, tmp))
+
+
+def write_folder(path: str | Path, fill: Callable[[Path], object]) -> Path:
+    """The folder ``path``, made whole or not at all: ``fill(tmp)`` fills a temporary folder next to
+    it (``.NAME.<pid>.tmp``), which is then renamed to ``path``.
+
+    A run killed while filling leaves only the temporary folder (removed by :func:`remove_stale_temp`),
+    never a half folder under the final name. An existing ``path`` is replaced (moved aside, the new
+    folder renamed in, the old one deleted).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        fill(tmp)
+        if path.exists():
+            old = path.with_name(f".{path.name}.{os.getpid()}.tmp.old")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return path
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's content (hex): what identifies an input file, wherever it lies."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_json(path: str | Path) -> Any:

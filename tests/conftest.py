@@ -2,6 +2,11 @@
 with a 1024-token context, for few-shot prompts),
 a fake Hugging Face hub cache of Pythia-named checkpoints, and seeded RNGs.
 
+Test tiers (docs/testing.md): a test that loads an embedded model (SmolLM2, Gemma) is marked
+``real_model`` (a test using a fixture named in ``REAL_MODEL_FIXTURES`` is marked here), a heavy
+one ``slow``; ``make test`` runs neither. A test that loads an embedded model without the marker
+fails, naming the marker, so the fast tier cannot grow a real model unnoticed.
+
 The hub is switched off and pointed at a per-session temporary cache *before* any
 Hugging Face library is imported, so no test can touch the network or the user's cache.
 """
@@ -25,11 +30,45 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from interp.models.embedded import EmbeddedModel  # noqa: E402
 from interp.models.tiny import TINY_ARCHS, TinyConfig, build_tokenizer, make_tiny_model  # noqa: E402
+from interp.paths import cache_dir  # noqa: E402
+
+#: Fixtures that hand a test an embedded model: every test using one is marked ``real_model``.
+REAL_MODEL_FIXTURES = frozenset({"smollm2", "gemma"})
 
 
 def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001
     shutil.rmtree(_SESSION_TMP, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(config, items):  # noqa: ARG001
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_model)
+
+
+_running: dict[str, object] = {"nodeid": None, "real_model": True}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _running.update(nodeid=item.nodeid, real_model=item.get_closest_marker("real_model") is not None)
+
+
+def _only_in_real_model_tests(folder):
+    def guarded(self: EmbeddedModel):
+        # a cache under the temporary folder holds a tiny stand-in that a test put there, not the real model
+        stand_in = cache_dir().resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
+        if not _running["real_model"] and not stand_in:
+            pytest.fail(f"{_running['nodeid']} loads {self.spec} but is not marked real_model: add @pytest.mark.real_model", pytrace=False)
+        return folder(self)
+
+    return guarded
+
+
+EmbeddedModel.folder = _only_in_real_model_tests(EmbeddedModel.folder)  # every embedded load goes through folder()
 
 
 @pytest.fixture(scope="module", autouse=True)

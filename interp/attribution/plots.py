@@ -6,15 +6,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from interp.attribution.scores import CATEGORIES, shares  # noqa: E402
+from interp.attribution.scores import CATEGORIES, shares
+from interp.io import temp_path
+from interp.plots import MATPLOTLIB, SEQUENTIAL_CMAP, new_figure, save_figure, themed
 
 log = logging.getLogger(__name__)
 
@@ -24,21 +22,22 @@ def _label(token: str) -> str:
     return text if len(text) <= 12 else text[:11] + "…"
 
 
+@themed(MATPLOTLIB)
 def heatmap(path: Path, share: np.ndarray, tokens: list[str], title: str) -> None:
     """One map (row shares) with token labels; the upper triangle (j > i) is blank."""
     T = len(tokens)
     size = max(3.5, 0.32 * T + 1.5)
-    fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    fig = new_figure((size + 1.0, size))
+    ax = fig.subplots()
     labels = [_label(t) for t in tokens]
-    sns.heatmap(share, mask=np.triu(np.ones_like(share, dtype=bool), k=1), cmap="viridis", vmin=0.0,
+    sns.heatmap(share, mask=np.triu(np.ones_like(share, dtype=bool), k=1), cmap=SEQUENTIAL_CMAP, vmin=0.0,
                 square=True, xticklabels=labels, yticklabels=labels, cbar_kws={"label": "share of row"}, ax=ax)
     ax.set_xlabel("input token j")
     ax.set_ylabel("output position i")
     ax.set_title(title, fontsize=10)
     ax.tick_params(labelsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110, tight=False)
 
 
 def scope_heatmaps(out: Path, tokens: list[str], maps: dict[int, dict[str, np.ndarray]]) -> list[Path]:
@@ -52,11 +51,13 @@ def scope_heatmaps(out: Path, tokens: list[str], maps: dict[int, dict[str, np.nd
     return paths
 
 
+@themed(MATPLOTLIB)
 def summary_figure(path: Path, summary: dict[str, Any]) -> None:
     """Spearman between scopes by layer, and FF amplification (vs ATB) by category and layer."""
     per_layer = summary["per_layer"]
     layers = [int(k) for k in per_layer]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    fig = new_figure((12, 8.5))
+    axes = fig.subplots(2, 2)
     ax = axes[0, 0]
     for pair in summary["scope_pairs"]:
         ys = [per_layer[str(layer)]["spearman"][pair]["mean"] for layer in layers]
@@ -78,8 +79,7 @@ def summary_figure(path: Path, summary: dict[str, Any]) -> None:
         ax.legend(fontsize=7)
     fig.suptitle(f"{summary['model']}: {summary['n_prompts']} prompts, IG steps {summary['ig_steps']}", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120, tight=False)
 
 
 def maps_html(path: Path, tokens: list[str], maps: dict[int, dict[str, np.ndarray]]) -> None:
@@ -97,12 +97,14 @@ def maps_html(path: Path, tokens: list[str], maps: dict[int, dict[str, np.ndarra
         attention=np.stack(stack), tokens=list(tokens), attention_head_names=names, mask_upper_tri=True
     )
     body = view.local_src
-    path.write_text(
+    tmp = temp_path(path)  # written whole, then renamed into place
+    tmp.write_text(
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>interp attribution</title></head>\n"
         f"<body>\n<p>Row shares of each scope's map (output position i, input token j), "
         f"one panel per layer and scope.</p>\n{body}\n</body></html>\n",
         encoding="utf-8",
     )
+    tmp.replace(path)
 
 
 def write_figures(out: Path, summary: dict[str, Any], tokens: list[str], maps: dict[int, dict[str, np.ndarray]]) -> None:

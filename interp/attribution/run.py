@@ -18,7 +18,7 @@ import logging
 import os
 import time
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,11 @@ from interp.attribution.layout import (
     layer_weights,
 )
 from interp.attribution.scores import CATEGORIES, ScoreBook, pair_categories, word_ids
+from interp.edits.grid import LayerSpec
 from interp.errors import UsageError
-from interp.io import output_dir, output_lock, read_json, write_json
-from interp.laser.grid import parse_layers
-from interp.models.embedded import DEFAULT_MODEL
-from interp.models.loading import HookedModel, ModelSpec, load_model
+from interp.io import config_from_dict, output_dir, output_lock, read_json, to_jsonable, write_json
+from interp.models.loading import HookedModel, check_context, load_model
+from interp.models.spec import DEFAULT_SPEC, ModelSpec
 from interp.scoring.forward import make_batches
 
 log = logging.getLogger(__name__)
@@ -59,52 +59,57 @@ def read_prompts_file(path: str | Path) -> list[str]:
 
 @dataclass(frozen=True)
 class AttributionRun:
-    """Everything that defines one attribution run (written to ``config.json``)."""
+    """Everything that defines one attribution run (written to ``config.json``).
+
+    Holds parsed values only and reads no file: the prompts file and a local model's architecture
+    are checked when the run starts (:func:`run_attribution`), so a saved config loads on any machine.
+    """
 
     out: str
-    model: str = DEFAULT_MODEL
+    model: ModelSpec = DEFAULT_SPEC
     prompt: str | None = None
     prompts_file: str | None = None
-    layers: str = "all"
+    layers: LayerSpec = LayerSpec("all")
     ig_steps: int = 32
     batch_size: int = 8
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.model, ModelSpec):
+            raise UsageError(f"AttributionRun.model must be a ModelSpec (ModelSpec.parse('...')), got {type(self.model).__name__}")
+        if not isinstance(self.layers, LayerSpec):
+            raise UsageError(f"AttributionRun.layers must be a LayerSpec (LayerSpec.parse('all')), got {type(self.layers).__name__}")
         if (self.prompt is None) == (self.prompts_file is None):
             raise UsageError("give exactly one of --prompt TEXT or --prompts FILE")
         if self.prompt is not None and not self.prompt.strip():
             raise UsageError("--prompt is empty; give some text, e.g. --prompt 'The cat sat on the mat.'")
-        if self.prompts_file is not None:
-            read_prompts_file(self.prompts_file)
         if self.ig_steps < 1:
             raise UsageError(f"--ig-steps must be >= 1 (points on the integrated-gradients path), got {self.ig_steps}")
         if self.batch_size < 1:
             raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
-        spec = ModelSpec.parse(self.model)
-        if spec.source == "local":  # a folder's architecture is known before loading anything
-            config = Path(spec.name) / "config.json"
-            if config.is_file():
-                model_type = read_json(config).get("model_type")
-                if model_type is not None:
-                    check_supported(str(model_type))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AttributionRun:
-        names = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in names})
+        """The config from ``config.json`` (extra keys such as ``model_display`` are ignored)."""
+        return config_from_dict(cls, data)
 
     def prompts(self) -> list[str]:
         return [self.prompt.strip()] if self.prompt is not None else read_prompts_file(self.prompts_file)
 
 
+def _check_architecture(spec: ModelSpec) -> None:
+    """A local folder's architecture is known before loading anything: UsageError when attribution does not cover it."""
+    if spec.source == "local":
+        config = Path(spec.name) / "config.json"
+        if config.is_file():
+            model_type = read_json(config).get("model_type")
+            if model_type is not None:
+                check_supported(str(model_type))
+
+
 def _check_lengths(model: HookedModel, encoded: list[list[int]]) -> None:
-    n_ctx = int(model.bridge.cfg.n_ctx)
+    check_context(model, [len(ids) for ids in encoded], label=lambda k: f"prompt {k}", fix="shorten or split it")
     for k, ids in enumerate(encoded):
-        if len(ids) > n_ctx:
-            raise UsageError(
-                f"prompt {k} is {len(ids)} tokens, longer than the model's context of {n_ctx}; shorten or split it"
-            )
         if len(ids) == 0:
             raise UsageError(f"prompt {k} has no tokens; give some text")
 
@@ -139,7 +144,8 @@ def run_attribution(config: AttributionRun) -> dict[str, Any]:
 
     The output folder is checked writable and locked (one writer) before the model is loaded.
     """
-    prompts = config.prompts()
+    prompts = config.prompts()  # the input files are read when the run starts, not when the config is built
+    _check_architecture(config.model)
     out = output_dir(config.out)
     with output_lock(out):
         return _run_attribution(config, prompts, out)
@@ -148,10 +154,10 @@ def run_attribution(config: AttributionRun) -> dict[str, Any]:
 def _run_attribution(config: AttributionRun, prompts: list[str], out: Path) -> dict[str, Any]:
     model = load_model(config.model, device=config.device)
     layout = BlockLayout.of(model)
-    layers = parse_layers(config.layers, model.n_layers)
+    layers = config.layers.resolve(model.n_layers)
     encoded = [model.tokenizer.encode_prompt(p) for p in prompts]
     _check_lengths(model, encoded)
-    write_json(out / "config.json", {**asdict(config), "model_display": model.spec.display})
+    write_json(out / "config.json", {**to_jsonable(config), "model_display": model.spec.display})
 
     weights = {layer: layer_weights(model, layer) for layer in layers}
     words = [word_ids(model.tokenizer.tokenizer, p, ids) for p, ids in zip(prompts, encoded)]

@@ -11,19 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from interp.checkpoint_sweeps.step_rows import NO_EDIT  # noqa: E402
-from interp.scoring.plots import _FLOOR, _save  # noqa: E402
-
-_LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
+from interp.edits.spec import NO_EDIT
+from interp.plots import GRID, LINESTYLES, REFERENCE_LINE, floored, new_figure, palette, save_figure, themed
 
 
 def _edits(summary: pd.DataFrame) -> list[str]:
@@ -37,7 +31,7 @@ def _step_label(x: float, _pos: object = None) -> str:
     return f"{x:g}"
 
 
-def _style(ax: plt.Axes, steps: pd.Series) -> None:
+def _style(ax: Axes, steps: pd.Series) -> None:
     distinct = sorted(set(int(s) for s in steps))
     ax.set_xscale("symlog", linthresh=1)
     ax.set_xlim(left=0, right=max(1.0, float(distinct[-1]) * 1.3))
@@ -51,23 +45,24 @@ def _edit_label(edit: str) -> str:
     return "no LASER" if edit == NO_EDIT else f"LASER {edit}"
 
 
+@themed(GRID)
 def training_dynamics(
     summary: pd.DataFrame, path: str | Path, *, title: str, the_label: str = 'P(" the")', answer_label: str = "P(answer)"
 ) -> Path:
     """Mean P(" the"), P(answer) and (IOI) P(S) per step; linestyle = edit, colour = quantity."""
-    sns.set_theme(style="whitegrid", context="notebook")
     quantities = [("mean_p_the", the_label), ("mean_p_answer", answer_label)]
     if "mean_p_s" in summary and summary["mean_p_s"].notna().any():
         quantities.append(("mean_p_s", "P(S)"))
-    colours = dict(zip((q for q, _ in quantities), sns.color_palette("deep", len(quantities))))
-    fig, ax = plt.subplots(figsize=(8.4, 4.6))
+    colours = dict(zip((q for q, _ in quantities), palette(len(quantities))))
+    fig = new_figure((8.4, 4.6))
+    ax = fig.subplots()
     edits = _edits(summary)
     for i, edit in enumerate(edits):
         rows = summary[summary["edit"] == edit].sort_values("step")
         for column, _ in quantities:
             ax.plot(
-                rows["step"], rows[column].clip(lower=_FLOOR), color=colours[column],
-                linestyle=_LINESTYLES[i % len(_LINESTYLES)], marker="o", markersize=3, lw=1.6,
+                rows["step"], floored(rows[column]), color=colours[column],
+                linestyle=LINESTYLES[i % len(LINESTYLES)], marker="o", markersize=3, lw=1.6,
             )
     _style(ax, summary["step"])
     ax.set_yscale("log")
@@ -76,28 +71,29 @@ def training_dynamics(
     # two legends in one: colour = which probability, line style = which edit
     handles = [Line2D([], [], color=colours[column], lw=2, label=label) for column, label in quantities]
     handles += [
-        Line2D([], [], color="0.3", lw=1.6, linestyle=_LINESTYLES[i % len(_LINESTYLES)], label=_edit_label(edit))
+        Line2D([], [], color="0.3", lw=1.6, linestyle=LINESTYLES[i % len(LINESTYLES)], label=_edit_label(edit))
         for i, edit in enumerate(edits)
     ]
     ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=True)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
+@themed(GRID)
 def ratio_plot(summary: pd.DataFrame, path: str | Path, *, title: str, the_label: str = 'P(" the")') -> Path:
     """Mean P(answer) / mean P(" the") per step, one line per edit; the dashed line is ratio 1."""
-    sns.set_theme(style="whitegrid", context="notebook")
-    fig, ax = plt.subplots(figsize=(8.4, 4.2))
-    palette = sns.color_palette("deep", max(1, len(_edits(summary))))
+    fig = new_figure((8.4, 4.2))
+    ax = fig.subplots()
+    colours = palette(max(1, len(_edits(summary))))
     for i, edit in enumerate(_edits(summary)):
         rows = summary[summary["edit"] == edit].sort_values("step")
         ax.plot(
-            rows["step"], rows["ratio_of_means"].clip(lower=_FLOOR), color=palette[i], linestyle=_LINESTYLES[i % len(_LINESTYLES)],
+            rows["step"], floored(rows["ratio_of_means"]), color=colours[i], linestyle=LINESTYLES[i % len(LINESTYLES)],
             marker="o", markersize=3, lw=1.6, label=_edit_label(edit),
         )
-    ax.axhline(1.0, color="0.4", lw=1, ls="--")
+    ax.axhline(1.0, **REFERENCE_LINE)
     _style(ax, summary["step"])
     ax.set_yscale("log")
     ax.set_ylabel(f"P(answer) / {the_label}  (ratio of means)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=True)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from interp.checkpoint_sweeps.sources import LoadedCheckpoint
 from interp.edits.apply import apply_edits
-from interp.edits.spec import Edit
+from interp.edits.spec import NO_EDIT, Edit
 from interp.errors import UsageError, check_positive
 from interp.models.loading import HookedModel
 from interp.models.spec import ModelSpec
@@ -31,7 +31,6 @@ from interp.toy.metrics import noisy_recall_table
 TOY_TASK = "noisy-recall"
 TOY_DEFAULT_N = 256
 KEY_COLUMNS = ("step", "edit", "prompt_index")
-NO_EDIT = "none"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@
     svd_cache.py  SVDs computed once per matrix, LRU with a memory bound
     controls.py   the ``random`` and ``mean`` control edits
     apply.py      ``apply_edits``: edit in place inside a ``with`` block, restore bit-identical on exit
-    cli.py        the ``--laser`` / ``--edit`` options every command shares
+    means.py      the ``mean`` edits' reference vectors: each sublayer's mean output over a reference text
+    grid.py       the grid of a sweep (``--layers`` as a ``LayerSpec`` x matrices x rhos x kinds) and its one check
+    options.py    the ``--laser`` / ``--edit`` options every command shares
 
 The package import is light (no torch); import the modules you need.
 """

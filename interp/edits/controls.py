@@ -8,7 +8,7 @@ The directions are drawn from a generator seeded by (seed, layer, matrix), and t
 of them are the same for every k (nested subspaces across rhos).
 
 ``mean``: the hook that replaces a layer's MLP or attention output by a fixed vector (its mean
-over a reference text, computed in :mod:`interp.laser.lm_cost`).
+over a reference text, computed in :mod:`interp.edits.means`).
 
 ``zero`` needs no helper: the edit writes zeros (see :mod:`interp.edits.apply`).
 """

@@ -179,6 +179,10 @@ def check_distinct(edits: Sequence[Edit]) -> None:
         seen[key] = edit
 
 
+#: The ``edit`` value of unedited rows in tables that list several edits side by side (checkpoint sweeps).
+NO_EDIT = "none"
+
+
 def edits_label(edits: Sequence[Edit]) -> str:
     """``baseline`` for no edit, else the edits' labels joined by ``+``."""
     return "+".join(e.label for e in edits) if edits else "baseline"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
+from interp.edits.grid import DEFAULT_MATRICES, DEFAULT_RHOS, LayerSpec, parse_floats, parse_names
 from interp.edits.options import EditOpt, LaserOpt, edits_from_options
-from interp.laser.grid import DEFAULT_MATRICES, DEFAULT_RHOS, parse_floats, parse_names
 from interp.models.embedded import DEFAULT_MODEL
 
 
@@ -43,7 +43,7 @@ def gsm8k(
     config = GSM8KRun(
         out=str(out), model=ModelSpec.parse(model, checkpoint), n=n, seed=seed,
         data=None if data is None else str(data), train_data=None if train_data is None else str(train_data),
-        n_shot=n_shot, exemplars=exemplars, edits=tuple(edits), laser_grid=laser_grid, layers=layers,
+        n_shot=n_shot, exemplars=exemplars, edits=tuple(edits), laser_grid=laser_grid, layers=LayerSpec.parse(layers),
         matrices=parse_names(matrices), rhos=parse_floats(rhos), max_new_tokens=max_new_tokens,
         batch_size=batch_size, device=device, lm_text=None if lm_text is None else str(lm_text),
         check_harness=check_harness,

@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -27,9 +28,6 @@ from interp.errors import UsageError
 from interp.generate.backend import generation_forward
 from interp.models.loading import HookedModel
 from interp.tasks import gsm8k_readout as gsm
-
-if TYPE_CHECKING:
-    from interp.gsm8k.run import GSM8KRun, Prompts
 
 log = logging.getLogger(__name__)
 
@@ -75,28 +73,31 @@ def write_task(folder: Path, problems: list[gsm.Problem], max_new_tokens: int) -
     return folder
 
 
-def run_harness(model: HookedModel, prompts: Prompts, ours: pd.DataFrame, config: GSM8KRun) -> dict[str, Any]:
-    """lm-eval's accuracies on the run's problems, and how its generations compare with ours."""
+def run_harness(
+    model: HookedModel, problems: Sequence[gsm.Problem], ours: pd.DataFrame, *, n_shot: int, max_new_tokens: int, batch_size: int
+) -> dict[str, Any]:
+    """lm-eval's accuracies on the run's ``problems`` (its ``--n-shot``, ``--max-new-tokens`` and
+    ``--batch-size``), and how its generations compare with ``ours`` (the run's unedited rows)."""
     _require_lm_eval()
     from lm_eval import simple_evaluate
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
-    problems = list(prompts.problems)
+    problems = list(problems)
     with tempfile.TemporaryDirectory(prefix="interp-lm-eval-") as tmp:
-        folder = write_task(Path(tmp), problems, config.max_new_tokens)
+        folder = write_task(Path(tmp), problems, max_new_tokens)
         with generation_forward(model) as backend:
             lm = HFLM(
                 pretrained=model.raw_model,
                 tokenizer=model.tokenizer.tokenizer,
-                batch_size=config.batch_size,
+                batch_size=batch_size,
                 add_bos_token=model.tokenizer.prepend_bos,
                 max_length=int(model.bridge.cfg.n_ctx),
             )
             result = simple_evaluate(
                 model=lm,
                 tasks=[TASK],
-                num_fewshot=config.n_shot,
+                num_fewshot=n_shot,
                 task_manager=TaskManager(include_path=str(folder), include_defaults=False),
                 log_samples=True,
                 bootstrap_iters=0,

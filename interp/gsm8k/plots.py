@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from interp.scoring.plots import _save, plt, sns
+from interp.plots import GRID, new_figure, save_figure, themed
 
 
+@themed(GRID)
 def accuracy_by_edit(summary: pd.DataFrame, path: str | Path, *, title: str) -> Path:
     """One row per config (baseline first), a dot at its accuracy and a bar over its interval;
     the baseline's interval shaded across the plot."""
-    sns.set_theme(style="whitegrid", context="notebook")
     n_rows = len(summary)
-    fig, ax = plt.subplots(figsize=(7.5, min(40.0, 1.2 + 0.28 * n_rows)))
+    fig = new_figure((7.5, min(40.0, 1.2 + 0.28 * n_rows)))
+    ax = fig.subplots()
     y = list(range(n_rows))[::-1]
     base = summary.iloc[0]
     ax.axvspan(base["ci_low"], base["ci_high"], color="0.85", zorder=0, label="baseline 95% interval")
@@ -30,4 +31,4 @@ def accuracy_by_edit(summary: pd.DataFrame, path: str | Path, *, title: str) -> 
     ax.set_title(title, fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -39,16 +39,16 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from interp.edits.apply import apply_edits, check_edits
+from interp.edits.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, LayerSpec, check_grid
+from interp.edits.means import ablation_means, needs_means
 from interp.edits.spec import Edit, edits_label
 from interp.edits.svd_cache import SVDCache
 from interp.errors import UsageError, check_positive
 from interp.generate import GenerateConfig, Generator, plan_batches, split_common_prefix
 from interp.gsm8k.summary import summarize
 from interp.io import config_from_dict, existing_file, output_dir, output_lock, read_json, temp_path, to_jsonable, write_json, write_parquet
-from interp.laser.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, parse_layers
-from interp.models.embedded import DEFAULT_MODEL
-from interp.models.loading import HookedModel, load_model
-from interp.models.spec import ModelSpec
+from interp.models.loading import HookedModel, check_context, load_model
+from interp.models.spec import DEFAULT_SPEC, ModelSpec
 from interp.tasks import gsm8k_readout as gsm
 from interp.tasks.base import warn_fewer_prompts
 
@@ -68,7 +68,7 @@ class GSM8KRun:
     """Everything that defines one ``interp gsm8k`` run (written to ``config.json``)."""
 
     out: str
-    model: ModelSpec = ModelSpec.parse(DEFAULT_MODEL)  # with its checkpoint (--checkpoint) folded in
+    model: ModelSpec = DEFAULT_SPEC  # with its checkpoint (--checkpoint) folded in
     n: int | None = None  # the first n test problems (None: all)
     seed: int = 0  # draws the exemplars with --exemplars train
     data: str | None = None  # GSM8K jsonl of the evaluated split (None: hub openai/gsm8k test)
@@ -77,7 +77,7 @@ class GSM8KRun:
     exemplars: str = "wei"
     edits: tuple[Edit, ...] = ()  # one config per edit (not composed)
     laser_grid: bool = False
-    layers: str = "all"
+    layers: LayerSpec = LayerSpec("all")
     matrices: tuple[str, ...] = DEFAULT_MATRICES
     rhos: tuple[float, ...] = DEFAULT_RHOS
     max_new_tokens: int = 256
@@ -102,7 +102,7 @@ class GSM8KRun:
             )
         GenerateConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)  # validates both
         if self.laser_grid:
-            Grid(layers=(0,), matrices=self.matrices, rhos=self.rhos)  # validates matrix names and rhos
+            check_grid(self.layers, self.matrices, self.rhos)
         if self.check_harness and self.exemplars != "wei":
             raise UsageError("--check-harness compares with lm-eval's gsm8k_cot, which uses the Wei et al. exemplars: use --exemplars wei")
 
@@ -149,15 +149,11 @@ def build_prompts(model: HookedModel, problems: list[gsm.Problem], exemplars: tu
     few_shot = gsm.FewShotPrompt(exemplars)
     full = [model.tokenizer.encode_prompt(few_shot.prompt(p.question)) for p in problems]
     prefix_ids, suffix_ids = split_common_prefix(full)
-    n_ctx = int(model.bridge.cfg.n_ctx)
-    longest = max(range(len(problems)), key=lambda i: len(full[i]))
-    total = len(full[longest])
-    if total + max_new_tokens > n_ctx:
-        raise UsageError(
-            f"the longest prompt (problem {problems[longest].id}) has {total} tokens, plus --max-new-tokens "
-            f"{max_new_tokens} that exceeds {model.spec.display}'s context of {n_ctx} tokens; "
-            f"use fewer shots (--n-shot {max(0, len(exemplars) - 1)} or less) or a smaller --max-new-tokens"
-        )
+    check_context(
+        model, [len(ids) for ids in full], label=lambda i: f"the prompt of problem {problems[i].id}",
+        reserve=max_new_tokens, reserve_label="--max-new-tokens",
+        fix=f"use fewer shots (--n-shot {max(0, len(exemplars) - 1)} or less) or a smaller --max-new-tokens",
+    )
     return Prompts(tuple(problems), few_shot, prefix_ids, suffix_ids)
 
 
@@ -166,7 +162,7 @@ def edit_configs(config: GSM8KRun, model: HookedModel) -> list[tuple[Edit, ...]]
     configs: list[tuple[Edit, ...]] = [()]
     configs += [(e,) for e in config.edits]
     if config.laser_grid:
-        layers = parse_layers(config.layers, model.n_layers)
+        layers = config.layers.resolve(model.n_layers)
         configs += Grid(layers=layers, matrices=config.matrices, rhos=config.rhos).configs()
     unique = list(dict.fromkeys(configs))
     for edits in unique:
@@ -317,14 +313,14 @@ def _config_summary(frame: pd.DataFrame, edits: tuple[Edit, ...], info: dict[str
 
 
 def _means(model: HookedModel, configs: list[tuple[Edit, ...]], lm_text: str | None):
-    from interp.laser.lm_cost import lm_batches, lm_contexts, mean_keys, mean_outputs, reference_text
+    from interp.scoring.lm_loss import lm_batches, reference_contexts
 
-    keys = mean_keys([e for c in configs for e in c])
-    if not keys:
+    edits = [e for c in configs for e in c]
+    if not needs_means(edits):
         return None
-    text, source = reference_text(lm_text)
-    log.info("mean edits: sublayer means over %s", source)
-    return mean_outputs(model, lm_batches(model, lm_contexts(model, text, source)), keys)
+    reference = reference_contexts(model, lm_text)
+    log.info("mean edits: sublayer means over %s", reference.source)
+    return ablation_means(model, edits, lm_batches(model, reference))
 
 
 def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
@@ -402,7 +398,8 @@ def _run_gsm8k(config: GSM8KRun, out: Path) -> dict[str, Any]:
     if config.check_harness:
         from interp.gsm8k.harness import run_harness
 
-        harness = run_harness(model, prompts, frames[0], config)
+        harness = run_harness(model, prompts.problems, frames[0], n_shot=config.n_shot,
+                              max_new_tokens=config.max_new_tokens, batch_size=config.batch_size)
         write_json(out / "harness.json", harness)
         summary["harness"] = {k: v for k, v in harness.items() if not isinstance(v, (list, dict))}
     write_json(out / "summary.json", summary)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import typer
 
-from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, SELECT_BY, LayerSpec, parse_floats, parse_names
+from interp.edits.grid import DEFAULT_MATRICES, DEFAULT_RHOS, LayerSpec, parse_floats, parse_names
+from interp.laser.criteria import SELECT_BY
 from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
+from interp.scoring.options import DEFAULT_LM_TOKENS
 from interp.tasks.options import RelationsOpt, parse_relations
 
 
@@ -37,9 +39,9 @@ def laser_sweep(
     device: str = DeviceOpt,
 ) -> None:
     """Sweep LASER edits (layers x matrices x rhos): results, summary, heatmaps and the best held-out config."""
-    from interp.laser.lm_cost import check_lm_text
     from interp.laser.run import LaserSweep, run_laser_sweep
     from interp.models.spec import ModelSpec
+    from interp.scoring.lm_loss import check_lm_text
 
     config = LaserSweep(
         out=str(out), model=ModelSpec.parse(model, checkpoint), task=task, layers=LayerSpec.parse(layers),

@@ -1,6 +1,6 @@
 """LASER figures: heatmaps of a sweep's summary (layers x rho, one panel per matrix) and before/after scatters.
 
-Numerical modules never import this one (see :mod:`interp.scoring.plots`).
+Numerical modules never import this one (see :mod:`interp.plots`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
-from interp.scoring.plots import _FLOOR, _save, plt, sns
+from interp.plots import (
+    DIVERGING_CMAP,
+    GRID,
+    HEATMAP,
+    REFERENCE_LINE,
+    floored,
+    log_axis_low,
+    new_figure,
+    save_figure,
+    share_above_diagonal,
+    themed,
+)
 
 #: file name -> (summary column, colour-bar label)
 HEATMAPS: dict[str, tuple[str, str]] = {
@@ -23,9 +35,9 @@ HEATMAPS: dict[str, tuple[str, str]] = {
 }
 
 
+@themed(HEATMAP)
 def heatmap(summary: pd.DataFrame, value: str, path: str | Path, *, title: str, label: str, kind: str = "lowrank") -> Path:
     """Layers (rows) x rho (columns, largest first), one panel per matrix; diverging colours centred at 0."""
-    sns.set_theme(style="white", context="notebook")
     data = summary[(summary["kind"] == kind) & (summary["layer"] >= 0)]
     matrices = list(dict.fromkeys(data["matrix"]))
     layers = sorted(data["layer"].unique())
@@ -34,7 +46,8 @@ def heatmap(summary: pd.DataFrame, value: str, path: str | Path, *, title: str, 
     vmax = vmax if np.isfinite(vmax) and vmax > 0 else 1.0
     height = max(3.2, 0.26 * len(layers) + 1.8)
     panel = max(3.0, 0.6 * len(rhos) + 0.8)
-    fig, axes = plt.subplots(1, len(matrices), figsize=(panel * len(matrices) + 1.4, height), squeeze=False)
+    fig = new_figure((panel * len(matrices) + 1.4, height))
+    axes = fig.subplots(1, len(matrices), squeeze=False)
     annotate = len(layers) * len(rhos) <= 400
     for i, (ax, matrix) in enumerate(zip(axes[0], matrices)):
         table = (
@@ -45,7 +58,7 @@ def heatmap(summary: pd.DataFrame, value: str, path: str | Path, *, title: str, 
         with warnings.catch_warnings():  # seaborn's own use of a deprecated matplotlib call
             warnings.simplefilter("ignore", PendingDeprecationWarning)
             sns.heatmap(
-                table, ax=ax, cmap="RdBu", center=0.0, vmin=-vmax, vmax=vmax, annot=annotate, fmt=".2f",
+                table, ax=ax, cmap=DIVERGING_CMAP, center=0.0, vmin=-vmax, vmax=vmax, annot=annotate, fmt=".2f",
                 annot_kws={"fontsize": 6}, cbar=i == len(matrices) - 1,
                 cbar_kws={"label": label} if i == len(matrices) - 1 else None, linewidths=0.3, linecolor="white",
             )
@@ -56,7 +69,7 @@ def heatmap(summary: pd.DataFrame, value: str, path: str | Path, *, title: str, 
     fig.suptitle(title, fontsize=10)
     fig.supxlabel("rho (fraction of the rank kept)", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def laser_heatmaps(summary: pd.DataFrame, out: str | Path, *, title: str) -> list[Path]:
@@ -68,22 +81,23 @@ def laser_heatmaps(summary: pd.DataFrame, out: str | Path, *, title: str) -> lis
     return written
 
 
+@themed(GRID)
 def before_after(
     before: pd.DataFrame, after: pd.DataFrame, path: str | Path, *, title: str, after_label: str
 ) -> Path:
     """Two panels, one point per prompt: P(" the") against P(answer), unedited and edited, log axes with y = x."""
-    sns.set_theme(style="whitegrid", context="notebook")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), sharex=True, sharey=True)
-    lo = max(_FLOOR, float(min(f[c].clip(lower=_FLOOR).min() for f in (before, after) for c in ("p_the", "p_answer"))) / 2)
+    fig = new_figure((11, 5.2))
+    axes = fig.subplots(1, 2, sharex=True, sharey=True)
+    lo = log_axis_low(*(f[c] for f in (before, after) for c in ("p_the", "p_answer")))
     for ax, frame, name in ((axes[0], before, "unedited"), (axes[1], after, after_label)):
-        x, y = frame["p_the"].clip(lower=_FLOOR), frame["p_answer"].clip(lower=_FLOOR)
+        x, y = floored(frame["p_the"]), floored(frame["p_answer"])
         ax.scatter(x, y, s=22, alpha=0.7, edgecolor="none")
-        ax.plot([lo, 1], [lo, 1], color="0.4", lw=1, ls="--")
+        ax.plot([lo, 1], [lo, 1], **REFERENCE_LINE)
         ax.set(xscale="log", yscale="log", xlim=(lo, 1.2), ylim=(lo, 1.2), xlabel='P(" the")')
-        share = float(np.mean(frame["p_answer"] > frame["p_the"]))
+        share = share_above_diagonal(frame)
         geo = float(np.exp(frame["log_ratio"].astype(float).mean()))
         ax.set_title(f"{name}\n{share:.0%} above the diagonal · geo-mean P(answer)/P(the) = {geo:.3g}x", fontsize=9)
     axes[0].set_ylabel("P(answer)")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

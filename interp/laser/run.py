@@ -28,16 +28,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from interp.edits.apply import sublayer
+from interp.edits.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, LayerSpec, check_grid
+from interp.edits.means import ablation_means
 from interp.edits.spec import Edit
 from interp.edits.svd_cache import SVDCache
 from interp.errors import UsageError, check_positive
 from interp.io import config_from_dict, output_dir, output_lock, to_jsonable, write_json, write_parquet
-from interp.laser.grid import DEFAULT_LM_TOKENS, DEFAULT_MATRICES, DEFAULT_RHOS, LM_CONTEXT, SELECT_BY, Grid, LayerSpec
-from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, mean_outputs, reference_text
+from interp.laser.criteria import SELECT_BY
 from interp.laser.sweep import (
     BASELINE,
     ConfigResult,
+    LMCost,
     PromptMetrics,
     Split,
     Timing,
@@ -49,11 +50,12 @@ from interp.laser.sweep import (
     split_indices,
     summary_frame,
 )
-from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import HookedModel, load_model
-from interp.models.spec import ModelSpec
+from interp.models.spec import DEFAULT_SPEC, ModelSpec
 from interp.scoring.evaluate import metric_columns
 from interp.scoring.forward import make_batches
+from interp.scoring.lm_loss import lm_batches, reference_contexts
+from interp.scoring.options import DEFAULT_LM_TOKENS, LM_CONTEXT
 from interp.scoring.summary import delta, summarize
 from interp.tasks import build_task, check_task_source
 
@@ -65,7 +67,7 @@ class LaserSweep:
     """Everything that defines one LASER sweep (written to ``config.json``)."""
 
     out: str
-    model: ModelSpec = ModelSpec("embedded", DEFAULT_MODEL.removeprefix("embedded:"))
+    model: ModelSpec = DEFAULT_SPEC
     task: str = "factual"
     layers: LayerSpec = LayerSpec("all")
     matrices: tuple[str, ...] = DEFAULT_MATRICES
@@ -89,13 +91,11 @@ class LaserSweep:
     def __post_init__(self) -> None:
         if not isinstance(self.model, ModelSpec):
             raise UsageError(f"LaserSweep.model must be a ModelSpec (ModelSpec.parse('...')), got {type(self.model).__name__}")
-        if not isinstance(self.layers, LayerSpec):
-            raise UsageError(f"LaserSweep.layers must be a LayerSpec (LayerSpec.parse('all')), got {type(self.layers).__name__}")
         if not self.matrices:
             raise UsageError("--matrices is empty: the grid has no config")
         if not self.rhos:
             raise UsageError("--rhos is empty: the grid has no config")
-        Grid(layers=(0,), matrices=self.matrices, rhos=self.rhos, kinds=self.kinds)  # matrix names, kinds and rhos
+        check_grid(self.layers, self.matrices, self.rhos, self.kinds)
         if "lowrank" not in self.kinds:
             raise UsageError("--kinds must include lowrank: the best config is chosen among the LASER edits")
         if not 0.0 < self.select_frac < 1.0:
@@ -263,14 +263,13 @@ def _run_laser_sweep(config: LaserSweep, out: Path, *, progress: bool, model: Ho
     measures: list = [PromptMetrics(prompt_set, batches)]
     lm_source, means = None, None
     if config.measures_lm or "mean" in grid.kinds:
-        text, lm_source = reference_text(config.lm_text, config.lm_tokens)
-        lm = lm_contexts(model, text, lm_source, n_tokens=config.lm_tokens)
+        lm = reference_contexts(model, config.lm_text, n_tokens=config.lm_tokens)
+        lm_source = lm.source
         ref_batches = lm_batches(model, lm)
         if config.measures_lm:
             measures.append(LMCost(ref_batches))
             log.info("LM cost on %d contexts (%d scored tokens) of %s", lm.n_contexts, lm.n_scored, lm_source)
-        if "mean" in grid.kinds:
-            means = mean_outputs(model, ref_batches, [(e.layer, sublayer(e.matrix)) for c in grid.configs() for e in c if e.kind == "mean"])
+        means = ablation_means(model, [e for c in grid.configs() for e in c], ref_batches)
     svd_cache = SVDCache(max_bytes=config.svd_cache_mb << 20)
     timing = Timing()
     configs = [BASELINE] + grid.configs()

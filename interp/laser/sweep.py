@@ -24,19 +24,22 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import torch
 from jaxtyping import Float
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from interp.edits.apply import MeanVectors, apply_edits
+from interp.edits.grid import Config
 from interp.edits.spec import edits_label
 from interp.edits.svd_cache import SVDCache
 from interp.errors import UsageError
-from interp.laser.grid import SELECT_BY, Config
-from interp.laser.suffix import ResidualCache, suffix_read_logits
+from interp.laser.criteria import SELECT_BY
+from interp.laser.suffix import ResidualCache, suffix_all_logits, suffix_read_logits
 from interp.models.loading import HookedModel
 from interp.scoring.evaluate import collect_metrics
 from interp.scoring.forward import Batch, with_answers
+from interp.scoring.lm_loss import token_losses
 from interp.scoring.prefix import SharedPrefixLogits, prefix_worth_sharing
 from interp.scoring.summary import delta, summarize
 from interp.tasks.base import PromptSet
@@ -99,6 +102,27 @@ class PromptMetrics:
             return suffix_read_logits(m, batch, residuals.at(batch, layer), layer)
 
         return collect_metrics(model, self.prompt_set, self.batches, logits_fn)
+
+
+class LMCost:
+    """``lm_loss`` on reference-text batches (:mod:`interp.scoring.lm_loss`), from cached residuals."""
+
+    def __init__(self, batches: Sequence[Batch]) -> None:
+        self.batches = list(batches)
+        self.residuals = ResidualCache(self.batches)
+
+    def advance(self, model: HookedModel, layer: int) -> None:
+        self.residuals.advance(model, layer)
+
+    @torch.inference_mode()
+    def measure(self, model: HookedModel, layer: int) -> dict[str, np.ndarray]:
+        total, count = 0.0, 0
+        for batch in self.batches:
+            logits = suffix_all_logits(model, self.residuals.at(batch, layer), layer, batch.attention_mask)
+            losses = token_losses(logits, batch.input_ids)
+            total += float(losses.double().sum())
+            count += losses.numel()
+        return {"lm_loss": np.array(total / count)}
 
 
 @dataclass

@@ -7,12 +7,17 @@ Pretrained models are booted through TransformerLens's ``TransformerBridge.boot_
 raw weights (no LayerNorm folding, no centring), so edits act on the matrices the model really
 uses. Toy models (:mod:`interp.toy`) are TransformerLens-style ``HookedRootModule`` s with the
 same hook names; they join the architecture registry as the ``interp-toy`` family.
+
+Sources whose loader lives above this package (toy runs: the trainer that writes them) are
+found through :data:`SOURCE_LOADERS`, a registry of ``"module:function"`` entries imported on
+first use, so this package never imports the packages that produce models.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,6 +37,25 @@ from interp.models.spec import ModelSpec, read_config_json
 from interp.models.tokens import PromptTokenizer
 
 log = logging.getLogger(__name__)
+
+#: model sources loaded outside this package: ``ModelSpec.source`` -> ``"module:function"``, a
+#: function ``(spec, device, dtype) -> HookedModel`` imported on first use (see :func:`register_source`)
+SOURCE_LOADERS: dict[str, str | Callable[..., HookedModel]] = {"toy": "interp.toy.checkpoint:load_hooked"}
+
+
+def register_source(source: str, loader: str | Callable[..., HookedModel]) -> None:
+    """Load specs of ``source`` with ``loader`` (a function, or ``"module:function"`` imported on first use)."""
+    SOURCE_LOADERS[source] = loader
+
+
+def _source_loader(source: str) -> Callable[..., HookedModel] | None:
+    entry = SOURCE_LOADERS.get(source)
+    if isinstance(entry, str):
+        module, _, name = entry.partition(":")
+        entry = getattr(importlib.import_module(module), name)
+        SOURCE_LOADERS[source] = entry
+    return entry
+
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``"auto"``/None -> CUDA when available, else CPU."""
@@ -79,6 +103,12 @@ class HookedModel:
         return int(self.bridge.cfg.n_layers)
 
     @property
+    def n_ctx(self) -> int | None:
+        """The context length in tokens (None when the model's config does not say)."""
+        n_ctx = getattr(self.bridge.cfg, "n_ctx", None)
+        return int(n_ctx) if n_ctx else None
+
+    @property
     def device(self) -> torch.device:
         return next(self.raw_model.parameters()).device
 
@@ -97,6 +127,35 @@ class HookedModel:
         if not 0 <= layer < self.n_layers:
             raise UsageError(f"layer {layer} is out of range: {self.spec.display} has layers 0..{self.n_layers - 1}")
         return layer
+
+
+def check_context(
+    model: HookedModel,
+    lengths: Sequence[int],
+    *,
+    label: Callable[[int], str],
+    fix: str,
+    reserve: int = 0,
+    reserve_label: str = "",
+) -> None:
+    """The one context-length check: UsageError when a sequence of ``lengths[i]`` tokens (plus
+    ``reserve``, e.g. the tokens still to generate) does not fit the model's context.
+
+    The message names the longest such sequence (``label(i)``), how many more there are, and ``fix``.
+    """
+    n_ctx = model.n_ctx
+    if n_ctx is None:
+        return
+    too_long = [i for i, n in enumerate(lengths) if n + reserve > n_ctx]
+    if not too_long:
+        return
+    i = max(too_long, key=lambda j: (lengths[j], -j))
+    plus = f" plus {reserve_label} {reserve}" if reserve else ""
+    more = f" (and {len(too_long) - 1} more)" if len(too_long) > 1 else ""
+    raise UsageError(
+        f"{label(i)} is {lengths[i]} tokens{plus}, longer than the model's context of {n_ctx} tokens "
+        f"({model.spec.display}){more}; {fix}"
+    )
 
 
 def _is_model_folder(path: Path) -> bool:
@@ -169,8 +228,9 @@ def load_model(
     """Load a hooked model from any source (see the module docstring), raw weights, eval mode."""
     parsed = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec, checkpoint)
     dev = resolve_device(device)
-    if parsed.source == "toy":
-        return _load_toy(parsed, dev, dtype)
+    loader = _source_loader(parsed.source)
+    if loader is not None:
+        return loader(parsed, dev, dtype)
     prepend_bos: bool | None = None
     revision = None
     if parsed.source == "embedded":
@@ -198,16 +258,6 @@ def load_model(
     # run_with_cache, generate) prepend BOS exactly when interp does.
     bridge.cfg.default_prepend_bos = policy
     return HookedModel(bridge=bridge, tokenizer=PromptTokenizer(tokenizer, policy), arch=arch, spec=parsed)
-
-
-def _load_toy(spec: ModelSpec, device: torch.device, dtype: torch.dtype) -> HookedModel:
-    from interp.toy.checkpoint import load_checkpoint, resolve  # torch-heavy, only for toy runs
-
-    folder = resolve(spec.name, spec.step)
-    step = int(folder.name.removeprefix("step"))
-    log.info("loading %s on %s", spec.at_step(step).display, device)
-    toy, config = load_checkpoint(folder, device=device, dtype=dtype)
-    return wrap_toy(toy, config, spec.at_step(step))
 
 
 def wrap_toy(toy: nn.Module, run_config: Any = None, spec: ModelSpec | None = None) -> HookedModel:

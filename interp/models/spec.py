@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from interp.errors import UsageError
 from interp.models.checkpoints import PYTHIA_STEPS, check_step, is_pythia, local_steps, parse_step
-from interp.models.embedded import embedded_model
+from interp.models.embedded import DEFAULT_MODEL, embedded_model
 from interp.models.registry import TOY_FAMILY
 
 Source = Literal["hub", "local", "embedded", "toy"]
@@ -141,6 +141,10 @@ class ModelSpec:
             return cls(str(data["source"]), str(data["name"]), None if data.get("step") is None else int(data["step"]))
         except (KeyError, TypeError, ValueError):
             raise UsageError(f"not a saved model spec: {data!r}; expected {{source, name, step}}") from None
+
+
+#: the model every command uses when ``--model`` is not given, parsed
+DEFAULT_SPEC = ModelSpec.parse(DEFAULT_MODEL)
 
 
 def available_steps(spec: ModelSpec) -> list[int]:

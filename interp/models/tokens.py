@@ -40,11 +40,13 @@ class PromptTokenizer:
                 return int(candidate)
         return 0  # unreachable; keeps type checkers content
 
+    @property
+    def bos_prefix(self) -> list[int]:
+        """The ids the policy puts before a text: ``[BOS]``, or none."""
+        return [int(self.bos_token_id)] if self.prepend_bos and self.bos_token_id is not None else []
+
     def encode_prompt(self, text: str) -> list[int]:
-        ids = self.tokenizer.encode(text, add_special_tokens=False)
-        if self.prepend_bos and self.bos_token_id is not None:
-            ids = [int(self.bos_token_id)] + ids
-        return ids
+        return self.bos_prefix + self.tokenizer.encode(text, add_special_tokens=False)
 
     def encode_answer(self, text: str, *, where: str = "answer") -> list[int]:
         """The token ids of a continuation such as " Buenos Aires" (no BOS): 1 to MAX_ANSWER_TOKENS of them.

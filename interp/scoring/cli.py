@@ -84,8 +84,8 @@ def eval_command(
     relations: str | None = RelationsOpt,
 ) -> None:
     """Evaluate a task: writes config.json, results.parquet, summary.json, p_the_vs_p_answer.png."""
-    from interp.laser.lm_cost import check_lm_text
     from interp.models.spec import ModelSpec
+    from interp.scoring.lm_loss import check_lm_text
     from interp.scoring.run import EvalRun, run_eval
 
     config = EvalRun(

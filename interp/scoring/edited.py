@@ -12,10 +12,12 @@ from typing import Any
 import pandas as pd
 
 from interp.edits.apply import apply_edits, check_edits
+from interp.edits.means import ablation_means, needs_means
 from interp.edits.spec import Edit
-from interp.laser.lm_cost import DEFAULT_LM_TOKENS, lm_batches, lm_contexts, lm_loss, mean_keys, mean_outputs, reference_text
 from interp.models.loading import HookedModel
 from interp.scoring.evaluate import evaluate, metric_columns
+from interp.scoring.lm_loss import lm_batches, lm_loss, reference_contexts
+from interp.scoring.options import DEFAULT_LM_TOKENS
 from interp.scoring.summary import delta, summarize
 from interp.tasks.base import PromptSet
 
@@ -47,13 +49,13 @@ def evaluate_edited(
     after (``lm_loss``, ``delta_lm_loss``). ``mean`` edits need the reference text either way.
     """
     edits = check_edits(model, edits)  # fail before any forward pass
-    keys = mean_keys(edits)
     batches = means = None
     source = None
-    if lm_cost or keys:
-        text, source = reference_text(lm_text, lm_tokens)
-        batches = lm_batches(model, lm_contexts(model, text, source, n_tokens=lm_tokens))
-        means = mean_outputs(model, batches, keys) if keys else None
+    if lm_cost or needs_means(edits):
+        reference = reference_contexts(model, lm_text, n_tokens=lm_tokens)
+        source = reference.source
+        batches = lm_batches(model, reference)
+        means = ablation_means(model, edits, batches)
     base_frame = evaluate(model, prompt_set, batch_size=batch_size, progress=progress)
     base_loss = lm_loss(model, batches) if lm_cost else None
     with apply_edits(model, edits, means=means, seed=seed) as report:

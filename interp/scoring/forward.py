@@ -19,8 +19,8 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from interp.errors import UsageError
-from interp.models.loading import HookedModel
+from interp.generate.greedy import plan_batches
+from interp.models.loading import HookedModel, check_context
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,6 @@ class Batch:
     def positions(self) -> Int[Tensor, "batch n_read"]:
         """The read positions (the last prompt position alone when the batch carries no answers)."""
         return self.last_index[:, None] if self.read_index is None else self.read_index
-
-
-def _n_ctx(model: HookedModel) -> int | None:
-    n_ctx = getattr(model.bridge.cfg, "n_ctx", None)
-    return int(n_ctx) if n_ctx else None
 
 
 def _build(model: HookedModel, indices: Sequence[int], prompts: Sequence[list[int]], answers: Sequence[list[int]] | None) -> Batch:
@@ -94,19 +89,9 @@ def make_batches(
         if len(answers) != len(encoded) or any(not a for a in answers):
             raise ValueError("make_batches needs one non-empty answer per prompt")
     lengths = [len(e) + (0 if answers is None else len(answers[i]) - 1) for i, e in enumerate(encoded)]
-    n_ctx = _n_ctx(model)
-    if n_ctx is not None:
-        too_long = [i for i, n in enumerate(lengths) if n > n_ctx]
-        if too_long:
-            i = too_long[0]
-            raise UsageError(
-                f"{len(too_long)} prompt(s) with their answers are longer than {model.spec.display}'s context of {n_ctx} "
-                f"tokens (the first: {lengths[i]} tokens, {str(prompts[i])[:60]!r}...); shorten them"
-            )
-    order = sorted(range(len(encoded)), key=lambda i: (lengths[i], i))
+    check_context(model, lengths, label=lambda i: f"the prompt {str(prompts[i])[:60]!r}... with its answer", fix="shorten the prompts over the limit")
     batches = []
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in plan_batches(lengths, batch_size):
         picked = None if answers is None else [answers[i] for i in idx]
         batches.append(_build(model, idx, [encoded[i] for i in idx], picked).to(model.device))
     return batches

@@ -19,9 +19,8 @@ from typing import Any
 from interp.edits.spec import Edit, check_distinct, edits_label
 from interp.errors import UsageError, check_positive
 from interp.io import config_from_dict, output_dir, output_lock, to_jsonable, write_json, write_parquet
-from interp.models.embedded import DEFAULT_MODEL
 from interp.models.loading import load_model
-from interp.models.spec import ModelSpec
+from interp.models.spec import DEFAULT_SPEC, ModelSpec
 from interp.scoring.edited import evaluate_edited
 from interp.scoring.evaluate import evaluate
 from interp.scoring.plots import p_the_vs_p_answer
@@ -36,7 +35,7 @@ class EvalRun:
     """Everything that defines one evaluation run (written to ``config.json``, read back by :meth:`from_dict`)."""
 
     out: str
-    model: ModelSpec = ModelSpec("embedded", DEFAULT_MODEL.removeprefix("embedded:"))
+    model: ModelSpec = DEFAULT_SPEC
     task: str = "factual"
     n: int | None = None
     seed: int = 0

@@ -13,13 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from interp.errors import UsageError
+from interp.tasks.names import PREFIX, TASKS
 
 if TYPE_CHECKING:  # the task modules import the tokenizer stack (torch, transformers): loaded on first build
     from interp.models.tokens import PromptTokenizer
     from interp.tasks.base import PromptSet
 
-TASKS = ("ioi", "factual")  # plus the prompts:FILE form, and gsm8k / gsm8k:FILE
-PREFIX = "prompts:"  # the user's own file: prompts:FILE (interp.tasks.custom)
 
 __all__ = ["TASKS", "build_task", "check_task_source"]
 

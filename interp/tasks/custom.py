@@ -21,7 +21,6 @@ from pathlib import Path
 from interp.errors import UsageError
 from interp.models.tokens import PromptTokenizer
 from interp.paths import prompts_dir
-from interp.tasks import PREFIX
 from interp.tasks.base import (
     PromptSet,
     check_n,
@@ -31,6 +30,7 @@ from interp.tasks.base import (
     sample_rows,
     warn_fewer_prompts,
 )
+from interp.tasks.names import PREFIX
 
 log = logging.getLogger(__name__)
 

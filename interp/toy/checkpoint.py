@@ -4,21 +4,31 @@ A run directory ``RUN/`` holds ``RUN/config.json`` (the full :class:`RunConfig` 
 ``"format": "interp-toy"``), ``RUN/metrics.jsonl`` and one ``RUN/step{N}/`` folder per saved
 step, each with ``config.json`` (the same config plus ``"step": N``) and ``model.safetensors``
 (every parameter, frozen ones included). Steps are log-spaced: 0, 1, 2, 4, 8, ... and the last.
+
+:func:`load_hooked` is the loader of the ``toy`` model source: ``interp.models.loading.load_model``
+finds it through its registry of sources (``SOURCE_LOADERS``), so the models package never imports toy.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from interp.errors import UsageError
+from interp.io import write_json
 from interp.models.spec import TOY_FORMAT, ModelSpec, available_steps, toy_config_json
 from interp.toy.configs import RunConfig
 from interp.toy.model import ToyTransformer
+
+if TYPE_CHECKING:
+    from interp.models.loading import HookedModel
+
+log = logging.getLogger(__name__)
 
 STEP_DIR = re.compile(r"^step(\d+)$")
 WEIGHTS = "model.safetensors"
@@ -66,9 +76,7 @@ def step_dir(run_dir: str | Path, step: int) -> Path:
 
 
 def write_run_config(run_dir: str | Path, config: RunConfig) -> None:
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONFIG).write_text(config.to_json() + "\n", encoding="utf-8")
+    write_json(Path(run_dir) / CONFIG, config.to_dict())
 
 
 def save_checkpoint(run_dir: str | Path, step: int, model: ToyTransformer, config: RunConfig) -> Path:
@@ -77,9 +85,7 @@ def save_checkpoint(run_dir: str | Path, step: int, model: ToyTransformer, confi
     out.mkdir(parents=True, exist_ok=True)
     state = {name: t.detach().to("cpu").contiguous() for name, t in model.state_dict().items()}
     save_file(state, str(out / WEIGHTS), metadata={"format": TOY_FORMAT, "step": str(step)})
-    d = config.to_dict()
-    d["step"] = step
-    (out / CONFIG).write_text(json.dumps(d, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_json(out / CONFIG, {**config.to_dict(), "step": step})
     return out
 
 
@@ -127,3 +133,14 @@ def resolve(path: str | Path, step: int | None = None) -> Path:
     if step not in steps:
         raise UsageError(f"step {step} not saved in {path}; saved steps: {steps}")
     return step_dir(path, step)
+
+
+def load_hooked(spec: ModelSpec, device: torch.device, dtype: torch.dtype) -> HookedModel:
+    """The ``toy`` model source: the run's step ``spec.step`` (default its last) as a :class:`HookedModel`."""
+    from interp.models.loading import wrap_toy  # the loader stack (transformer_lens), only when a toy run is loaded
+
+    folder = resolve(spec.name, spec.step)
+    step = int(folder.name.removeprefix("step"))
+    log.info("loading %s on %s", spec.at_step(step).display, device)
+    toy, config = load_checkpoint(folder, device=device, dtype=dtype)
+    return wrap_toy(toy, config, spec.at_step(step))

@@ -1,7 +1,8 @@
 """Frozen configs of a toy run (data, model, optimiser) and the papers' named presets.
 
 A :class:`RunConfig` fully determines a run: it is written as ``config.json`` next to every
-checkpoint and read back by :func:`RunConfig.from_dict`. ``__post_init__`` only validates;
+checkpoint and read back by :func:`RunConfig.from_dict`, both through :mod:`interp.io` (the one
+JSON serialiser of configs). ``__post_init__`` only validates;
 bad user input raises :class:`interp.errors.UsageError`.
 
 Presets (:func:`preset`):
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from interp.errors import UsageError
+from interp.io import config_from_dict, to_jsonable
 from interp.models.spec import TOY_FORMAT
 from interp.overrides import apply_overrides
 from interp.toy.bigram import shakespeare_bigram
@@ -94,6 +96,11 @@ class DataConfig:
         n_chars = shakespeare_bigram().n_chars
         if not (1 <= self.n_triggers <= n_chars):
             raise UsageError(f"n_triggers must be between 1 and the vocabulary size {n_chars}, got {self.n_triggers}")
+
+    @classmethod
+    def from_json_value(cls, value: dict[str, Any]) -> DataConfig:
+        """From ``config.json``; a field older configs lack takes :data:`LEGACY_DEFAULTS`."""
+        return _nested(cls, {**LEGACY_DEFAULTS["data"], **value})
 
     @property
     def n_chars(self) -> int:
@@ -164,6 +171,14 @@ class ModelConfig:
                     f"but {', '.join(wrong)}; use model.arch=simplified (--arch simplified) to change these switches"
                 )
 
+    @classmethod
+    def from_json_value(cls, value: dict[str, Any]) -> ModelConfig:
+        """From ``config.json``; a field older configs lack takes :data:`LEGACY_DEFAULTS`."""
+        value = {**LEGACY_DEFAULTS["model"], **value}
+        if "mlp" in value:
+            value["mlp"] = [bool(x) for x in value["mlp"]]
+        return _nested(cls, value)
+
     @property
     def d_head(self) -> int:
         return self.d_model // self.n_heads
@@ -190,6 +205,10 @@ class OptimConfig:
             raise UsageError(f"batch_size must be positive, got {self.batch_size}")
         if self.steps < 0:
             raise UsageError(f"steps must be non-negative, got {self.steps}")
+
+    @classmethod
+    def from_json_value(cls, value: dict[str, Any]) -> OptimConfig:
+        return _nested(cls, value)
 
 
 @dataclass(frozen=True)
@@ -225,31 +244,34 @@ class RunConfig:
             raise UsageError(f"model.n_ctx ({self.model.n_ctx}) must be at least data.seq_len ({self.data.seq_len})")
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["model"]["mlp"] = list(self.model.mlp)
-        d["optim"]["betas"] = list(self.optim.betas)
-        return {"format": TOY_FORMAT, **d}
+        """``config.json``'s content: the fields as :func:`interp.io.to_jsonable` writes them, and the toy format."""
+        return {"format": TOY_FORMAT, **to_jsonable(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        """Inverse of :meth:`to_dict`; ignores the ``format`` and ``step`` keys of checkpoint configs.
+        """Inverse of :meth:`to_dict` (through :func:`interp.io.config_from_dict`); ignores the ``format``
+        and ``step`` keys of checkpoint configs.
 
         Fields that configs written before them lack take :data:`LEGACY_DEFAULTS` (what those
         runs were trained with), not today's defaults.
         """
-        try:
-            data = {**LEGACY_DEFAULTS["data"], **d["data"]}
-            model = {**LEGACY_DEFAULTS["model"], **d["model"]}
-            model["mlp"] = tuple(bool(x) for x in model["mlp"])
-            optim = dict(d["optim"])
-            optim["betas"] = tuple(optim["betas"])
-            top = {k: v for k, v in d.items() if k not in ("format", "step", "data", "model", "optim")}
-            return cls(data=DataConfig(**data), model=ModelConfig(**model), optim=OptimConfig(**optim), **top)
-        except (KeyError, TypeError) as err:
-            raise UsageError(f"not a toy run config: {err}") from err
+        return _nested(cls, {k: v for k, v in d.items() if k not in ("format", "step")}, required=("data", "model", "optim"))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def _nested(cls: type, value: Any, required: tuple[str, ...] = ()) -> Any:
+    """``cls`` from its JSON object by :func:`interp.io.config_from_dict`; UsageError for a missing or unknown field."""
+    if not isinstance(value, dict):
+        raise UsageError(f"not a toy run config: {cls.__name__} must be a JSON object, got {value!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - names)
+    missing = [k for k in required if k not in value]
+    if unknown or missing:
+        what = f"unknown field(s) {', '.join(unknown)}" if unknown else f"missing field(s) {', '.join(missing)}"
+        raise UsageError(f"not a toy run config: {cls.__name__} has {what}")
+    return config_from_dict(cls, value)
 
 
 def standard_model_fields(n_layers: int) -> dict[str, Any]:

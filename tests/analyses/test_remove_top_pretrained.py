@@ -6,6 +6,7 @@ import json
 import math
 
 import pandas as pd
+import pytest
 
 
 def test_remove_top_table(load_script, tiny_model_dirs, tmp_path, capsys):
@@ -27,9 +28,8 @@ def test_remove_top_table(load_script, tiny_model_dirs, tmp_path, capsys):
 
 def test_missing_best_json_is_exit_2(load_script, tmp_path, capsys):
     script = load_script("remove_top_pretrained")
-    try:
+    with pytest.raises(SystemExit) as exc:
         script.main(["--models", "tiny", "--laser-root", str(tmp_path)])
-    except SystemExit as exc:
-        assert exc.code == 2
+    assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "best.json not found" in err[0]

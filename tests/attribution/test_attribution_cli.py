@@ -11,6 +11,8 @@ from cli_helpers import assert_one_line_error, run
 from interp.attribution.layout import HEAD_SCOPES, SCOPES
 from interp.attribution.run import AttributionRun
 from interp.attribution.scores import CATEGORIES
+from interp.edits.grid import LayerSpec
+from interp.models.spec import ModelSpec
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,8 @@ def test_cli_writes_what_it_promises(gpt2_dir, tmp_path, prompts):
 
     config = json.loads((out / "config.json").read_text())
     assert AttributionRun.from_dict(config) == AttributionRun(
-        out=str(out), model=gpt2_dir, prompts_file=str(prompts_file), layers="0,1", ig_steps=64, batch_size=2, device="cpu"
+        out=str(out), model=ModelSpec.parse(gpt2_dir), prompts_file=str(prompts_file), layers=LayerSpec.parse("0,1"),
+        ig_steps=64, batch_size=2, device="cpu",
     )
 
     n_heads = 4

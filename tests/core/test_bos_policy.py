@@ -36,7 +36,7 @@ def test_tiny_models(tiny_model):
 
 
 @pytest.mark.real_model
-@pytest.mark.parametrize("key", ["smollm2-135m", "gemma-3-270m"])
+@pytest.mark.parametrize("key", ["smollm2-135m", pytest.param("gemma-3-270m", marks=pytest.mark.slow)])
 def test_embedded_models(key):
     from interp.models.embedded import EMBEDDED
     from interp.models.loading import load_model

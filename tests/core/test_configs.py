@@ -6,15 +6,17 @@ import json
 
 import pytest
 
+from interp.attribution.run import AttributionRun, run_attribution
 from interp.checkpoint_sweeps.run import SweepConfig
+from interp.edits.grid import LayerSpec
 from interp.edits.spec import Edit, parse_edits
 from interp.errors import UsageError
 from interp.gsm8k.run import GSM8KRun
 from interp.io import to_jsonable
-from interp.laser.grid import LayerSpec
 from interp.laser.run import LaserSweep
 from interp.models.spec import ModelSpec
 from interp.scoring.run import EvalRun
+from interp.toy.configs import RunConfig, preset, with_overrides
 
 
 def _round_trip(config):
@@ -59,6 +61,41 @@ def test_gsm8k_run_round_trip_and_older_folders():
     assert again.model == ModelSpec("hub", "EleutherAI/pythia-160m", 14000) and again.edits == (Edit(20, "mlp_in", "lowrank", 0.1),)
     with pytest.raises(UsageError, match="must be a ModelSpec"):
         GSM8KRun(out="o", model="gpt2")
+
+
+def test_gsm8k_run_holds_a_layer_spec():
+    config = GSM8KRun(out="o", laser_grid=True, layers=LayerSpec.parse("-2:"), matrices=("mlp_in",), rhos=(0.5,))
+    again = _round_trip(config)
+    assert again == config and again.layers.resolve(30) == (28, 29)
+    assert GSM8KRun.from_dict({"out": "o", "layers": "20,24"}).layers == LayerSpec.parse("20,24")  # as config.json holds it
+    with pytest.raises(UsageError, match="LayerSpec"):
+        GSM8KRun(out="o", laser_grid=True, layers="all")
+
+
+def test_attribution_run_round_trip_reads_no_file(tmp_path):
+    missing = tmp_path / "nowhere" / "prompts.txt"
+    config = AttributionRun(out=str(tmp_path / "out"), model=ModelSpec("local", "/nowhere/model"), prompts_file=str(missing),
+                            layers=LayerSpec.parse("1,3"), ig_steps=4)
+    assert _round_trip(config) == config  # built and loaded back where neither the model nor the prompts exist
+    with pytest.raises(UsageError, match="does not exist"):
+        run_attribution(config)  # the files are read when the run starts
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(UsageError, match="must be a ModelSpec"):
+        AttributionRun(out="o", model="gpt2", prompt="x")
+    with pytest.raises(UsageError, match="must be a LayerSpec"):
+        AttributionRun(out="o", prompt="x", layers="all")
+
+
+def test_toy_run_config_round_trip():
+    for config in (preset("chen"), preset("birth", n_layers=1), with_overrides(preset("chen"), {"model.mlp": "[1, 0]"})):
+        assert _round_trip(config) == config
+        assert RunConfig.from_dict(json.loads(config.to_json())) == config
+    mlp = with_overrides(preset("chen"), {"model.mlp": "[1, 0]"}).to_dict()["model"]["mlp"]
+    assert mlp == [True, False] and all(type(x) is bool for x in mlp)  # written as JSON true/false, not 1/0
+    with pytest.raises(UsageError, match="not a toy run config"):
+        RunConfig.from_dict({"name": "chen", "data": {}, "model": {}})  # no optim
+    with pytest.raises(UsageError, match="not a toy run config"):
+        RunConfig.from_dict({**preset("chen").to_dict(), "colour": "red"})
 
 
 def test_configs_refuse_unparsed_values():

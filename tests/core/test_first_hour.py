@@ -25,11 +25,21 @@ def test_predict_shows_unedited_and_edited_side_by_side(gpt2_dir):
 
 
 def test_predict_edits_change_the_top_tokens(tiny_gpt2):
+    """Zeroing both MLPs' output matrices (and biases) is the model with both MLP outputs hooked to zero."""
+    import torch
+
     from interp.scoring.predict import top_tokens, top_tokens_edited
 
-    before, after = top_tokens_edited(tiny_gpt2, "The city is located in", ["0:mlp_out:zero", "1:mlp_out:zero"], k=5)
-    assert [p.token_id for p in before] == [p.token_id for p in top_tokens(tiny_gpt2, "The city is located in", 5)]
+    prompt = "The city is located in"
+    before, after = top_tokens_edited(tiny_gpt2, prompt, ["0:mlp_out:zero", "1:mlp_out:zero"], k=5)
+    assert [p.token_id for p in before] == [p.token_id for p in top_tokens(tiny_gpt2, prompt, 5)]
     assert [p.probability for p in before] != [p.probability for p in after]
+    no_mlp = [(f"blocks.{layer}.hook_mlp_out", lambda act, hook: torch.zeros_like(act)) for layer in (0, 1)]
+    with tiny_gpt2.bridge.hooks(fwd_hooks=no_mlp):
+        expected = top_tokens(tiny_gpt2, prompt, 5)
+    assert [p.token_id for p in after] == [p.token_id for p in expected]
+    assert [p.probability for p in after] == pytest.approx([p.probability for p in expected], abs=1e-6)
+    assert top_tokens(tiny_gpt2, prompt, 5) == before  # the edits and the hooks are gone
 
 
 def test_eval_with_edits_keeps_each_prompts_baseline_and_can_skip_the_lm_cost(gpt2_dir, tmp_path):
@@ -50,7 +60,7 @@ def test_eval_with_edits_keeps_each_prompts_baseline_and_can_skip_the_lm_cost(gp
 
 
 def test_laser_summary_leaves_rho_empty_for_kinds_without_one(tiny_gpt2, tiny_model_dirs, tmp_path):
-    from interp.laser.grid import LayerSpec
+    from interp.edits.grid import LayerSpec
     from interp.laser.run import LaserSweep, run_laser_sweep
     from interp.models.spec import ModelSpec
 

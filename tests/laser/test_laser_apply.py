@@ -7,11 +7,11 @@ import torch
 
 from interp.edits.apply import apply_edits
 from interp.edits.lowrank import rank_for
+from interp.edits.means import sublayer_means
 from interp.edits.spec import Edit
 from interp.edits.svd_cache import SVDCache
 from interp.edits.weights import resolve
 from interp.errors import UsageError
-from interp.laser.lm_cost import mean_outputs
 from interp.scoring.forward import last_logits, make_batches
 
 
@@ -93,7 +93,7 @@ def test_mean_edit_replaces_the_output_and_is_removed(tiny_model, prompts, weigh
     weights_guard(tiny_model)
     batches = make_batches(tiny_model, prompts, 8)
     base = logits(tiny_model, prompts)
-    means = mean_outputs(tiny_model, batches, [(1, "mlp")])
+    means = sublayer_means(tiny_model, batches, [(1, "mlp")])
     assert means[(1, "mlp")].shape == (tiny_model.bridge.cfg.d_model,)
     mean = means[(1, "mlp")]
     with tiny_model.bridge.hooks(fwd_hooks=[("blocks.1.hook_mlp_out", lambda act, hook: mean.expand_as(act).clone())]):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import interp.laser.run as laser_run
-from interp.laser.grid import LayerSpec
+from interp.edits.grid import LayerSpec
 from interp.laser.run import LaserSweep, run_laser_sweep
 from interp.models.spec import ModelSpec
 

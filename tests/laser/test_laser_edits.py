@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from interp.edits.grid import Grid, parse_floats, parse_layers, parse_names
 from interp.edits.spec import Edit, edits_label, parse_edits
 from interp.errors import UsageError
-from interp.laser.grid import Grid, parse_floats, parse_layers, parse_names
 
 
 @pytest.mark.parametrize(

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 
 from interp.edits.apply import apply_edits
+from interp.edits.grid import LayerSpec
 from interp.edits.spec import Edit
 from interp.edits.svd_cache import SVDCache
-from interp.laser.grid import LayerSpec
-from interp.laser.lm_cost import LMCost, lm_batches, lm_contexts, lm_loss, reference_text
 from interp.laser.run import LaserSweep, run_laser_sweep
-from interp.laser.sweep import PromptMetrics, best_config, run_configs, split_indices
+from interp.laser.sweep import LMCost, PromptMetrics, best_config, run_configs, split_indices
 from interp.models.spec import ModelSpec
 from interp.scoring.evaluate import collect_metrics
 from interp.scoring.forward import make_batches
+from interp.scoring.lm_loss import lm_batches, lm_contexts, lm_loss, reference_text
 from interp.tasks import build_task
 
 CONFIGS = [

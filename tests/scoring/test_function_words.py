@@ -8,9 +8,11 @@ from pathlib import Path
 
 import torch
 
-from interp.scoring.evaluate import collect_metrics, function_word_ids
-from interp.scoring.forward import make_batches
+from interp.scoring.evaluate import collect_metrics, function_word_ids, function_words
+from interp.scoring.forward import last_logits, make_batches
+from interp.scoring.metrics import next_token_metrics
 
+PROMPTS = ("The city is located in", "When the morning came, the", "A letter arrived from the")
 WORDS_FILE = Path(__file__).resolve().parents[2] / "prompts" / "function_words.json"
 
 
@@ -52,3 +54,19 @@ def test_p_function_is_the_mass_on_the_tokenizers_ids(tiny_gpt2):
         expected.append(logits.softmax(-1)[ids].sum().item())
     actual = torch.tensor(values["p_function"], dtype=torch.float64)
     torch.testing.assert_close(actual, torch.tensor(expected, dtype=torch.float64), atol=1e-6, rtol=1e-4)
+
+
+def test_p_function_is_the_sum_of_its_members(tiny_model):
+    assert function_words()[:2] == (" the", " a")
+    ids = function_word_ids(tiny_model)
+    assert ids and len(set(ids)) == len(ids)
+    batch = make_batches(tiny_model, PROMPTS, 8)[0]
+    logits = last_logits(tiny_model, batch)
+    answers = torch.zeros(len(batch), dtype=torch.long)
+    the_id = tiny_model.tokenizer.single_token_id(" the")
+    metrics = next_token_metrics(logits, answers, the_id, function_ids=torch.tensor(ids))
+    probs = logits.float().softmax(-1)
+    expected = sum(probs[:, i] for i in ids)
+    torch.testing.assert_close(metrics["p_function"], expected, atol=1e-6, rtol=1e-5)
+    assert (metrics["p_function"] >= metrics["p_the"] - 1e-7).all()
+    assert "p_function" not in next_token_metrics(logits, answers, the_id)

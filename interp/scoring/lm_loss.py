@@ -1,13 +1,15 @@
-"""What an edit costs on ordinary text: mean next-token loss on a reference text, and mean sublayer outputs.
+"""Language-modelling loss on a reference text: what an edit costs on ordinary text.
 
 The reference text is, in order of preference: the file the user passes (``--lm-text``); a
 fixed slice (the beginning) of Tiny Shakespeare from the team's shared data
 (``interp.paths.shared_data_dir() / "tinyshakespeare/input.txt"``); else a short passage
-shipped with the package (``interp/laser/data/lm_reference.txt``, written for the project).
+shipped with the package (``interp/scoring/data/lm_reference.txt``, written for the project).
 
 The text is tokenized once, cut into contexts of ``context`` tokens (BOS first when the
-model's policy says so), and at most ``n_tokens`` tokens are scored. ``lm_loss`` is the mean
-cross-entropy of every next-token prediction inside the contexts, in nats.
+model's tokenizer policy says so: :attr:`interp.models.tokens.PromptTokenizer.bos_prefix`), and
+at most ``n_tokens`` tokens are scored. ``lm_loss`` is the mean cross-entropy of every
+next-token prediction inside the contexts, in nats. The same contexts give the ``mean`` edits
+their reference vectors (:mod:`interp.edits.means`).
 """
 
 from __future__ import annotations
@@ -17,23 +19,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from interp.edits.apply import sublayer
 from interp.errors import UsageError
 from interp.io import existing_file
-from interp.laser.grid import DEFAULT_LM_TOKENS, LM_CONTEXT
-from interp.laser.suffix import ResidualCache, suffix_all_logits
 from interp.models.loading import HookedModel
 from interp.paths import shared_data_dir
 from interp.scoring.forward import Batch
+from interp.scoring.options import DEFAULT_LM_TOKENS, LM_CONTEXT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONTEXT = LM_CONTEXT
 LOGITS_BUDGET_BYTES = 256 << 20  # contexts per batch: their float32 logits stay under this
 _CHARS_PER_TOKEN_BOUND = 12  # a slice of this many characters per wanted token is always enough
 PACKAGED_TEXT = Path(__file__).with_name("data") / "lm_reference.txt"
@@ -80,7 +78,7 @@ def lm_contexts(
     source: str,
     *,
     n_tokens: int = DEFAULT_LM_TOKENS,
-    context: int = DEFAULT_CONTEXT,
+    context: int = LM_CONTEXT,
 ) -> LMText:
     """Tokenize ``text`` and cut it into ``min(n_tokens // context, available)`` contexts of ``context`` tokens."""
     if n_tokens < context:
@@ -92,11 +90,18 @@ def lm_contexts(
             f"the reference text {source} has {len(ids)} tokens, shorter than one context of {context}; give a longer --lm-text"
         )
     chunks = torch.tensor(ids[: n_ctx * context], dtype=torch.long).view(n_ctx, context)
-    bos = model.tokenizer.bos_token_id
-    if model.tokenizer.prepend_bos and bos is not None:
-        chunks = torch.cat([torch.full((n_ctx, 1), int(bos), dtype=torch.long), chunks], dim=1)
+    bos = torch.tensor(model.tokenizer.bos_prefix, dtype=torch.long)  # [BOS] or nothing, by the tokenizer policy
+    chunks = torch.cat([bos.expand(n_ctx, len(bos)), chunks], dim=1)
     n_scored = n_ctx * (chunks.shape[1] - 1)
     return LMText(input_ids=chunks, source=source, n_scored=n_scored)
+
+
+def reference_contexts(
+    model: HookedModel, path: str | Path | None, *, n_tokens: int = DEFAULT_LM_TOKENS, context: int = LM_CONTEXT
+) -> LMText:
+    """The reference text (``path``, else Tiny Shakespeare, else the packaged passage) cut into contexts."""
+    text, source = reference_text(path, n_tokens)
+    return lm_contexts(model, text, source, n_tokens=n_tokens, context=context)
 
 
 def lm_batches(model: HookedModel, lm: LMText, batch_size: int | None = None) -> list[Batch]:
@@ -135,60 +140,3 @@ def lm_loss(model: HookedModel, batches: Sequence[Batch]) -> float:
         total += float(losses.double().sum())
         count += losses.numel()
     return total / count
-
-
-class LMCost:
-    """A sweep measure (see :class:`interp.laser.sweep.SuffixMeasure`): ``lm_loss`` from cached residuals."""
-
-    def __init__(self, batches: Sequence[Batch]) -> None:
-        self.batches = list(batches)
-        self.residuals = ResidualCache(self.batches)
-
-    def advance(self, model: HookedModel, layer: int) -> None:
-        self.residuals.advance(model, layer)
-
-    @torch.inference_mode()
-    def measure(self, model: HookedModel, layer: int) -> dict[str, np.ndarray]:
-        total, count = 0.0, 0
-        for batch in self.batches:
-            logits = suffix_all_logits(model, self.residuals.at(batch, layer), layer, batch.attention_mask)
-            losses = token_losses(logits, batch.input_ids)
-            total += float(losses.double().sum())
-            count += losses.numel()
-        return {"lm_loss": np.array(total / count)}
-
-
-@torch.inference_mode()
-def mean_outputs(
-    model: HookedModel, batches: Sequence[Batch], keys: Sequence[tuple[int, str]]
-) -> dict[tuple[int, str], Float[Tensor, " d_model"]]:
-    """Mean of each ``(layer, "mlp"|"attn")`` sublayer output over every token of ``batches`` (one pass per batch)."""
-    keys = sorted(set(keys))
-    if not keys:
-        return {}
-    sums: dict[tuple[int, str], Tensor] = {}
-    count = 0
-
-    def make_hook(key: tuple[int, str]):
-        def hook(act: Float[Tensor, "batch pos d_model"], hook=None):  # noqa: ARG001
-            s = act.detach().double().sum(dim=(0, 1))
-            sums[key] = s if key not in sums else sums[key] + s
-            return act
-
-        return hook
-
-    fwd = [(f"blocks.{layer}.hook_{kind}_out", make_hook((layer, kind))) for layer, kind in keys]
-    stop = max(layer for layer, _ in keys) + 1  # no need to run the blocks above the last one asked for
-    with model.bridge.hooks(fwd_hooks=fwd):
-        for batch in batches:
-            model.bridge(
-                batch.input_ids, attention_mask=batch.attention_mask, stop_at_layer=stop if stop < model.n_layers else None
-            )
-            count += int(batch.attention_mask.sum())
-    return {key: (sums[key] / count).to(model.dtype) for key in keys}
-
-
-def mean_keys(edits) -> list[tuple[int, str]]:
-    """The (layer, sublayer) means the ``mean`` edits among ``edits`` need."""
-    return [(e.layer, sublayer(e.matrix)) for e in edits if e.kind == "mean"]
-

@@ -1,5 +1,8 @@
 """The grid of a sweep: which layers, matrices, rhos and edit kinds, parsed from the command line.
 
+``LayerSpec`` (``--layers``: ``all``, ``last-third``, ``A:B``, ``L1,L2``) is what configs hold;
+:func:`check_grid` is the one check of a grid's matrices, rhos and kinds, used by :class:`Grid`
+and by every config that holds a grid before its model (and so its layers) is known.
 Kept free of torch and model imports, so the CLI can validate options quickly.
 """
 
@@ -13,15 +16,6 @@ from interp.errors import UsageError
 Config = tuple[Edit, ...]  # edits applied together; () is the unedited baseline
 DEFAULT_RHOS = (0.9, 0.5, 0.25, 0.1, 0.05, 0.01, 0.005)
 DEFAULT_MATRICES = ("mlp_in", "mlp_out")
-DEFAULT_LM_TOKENS = 4096  # reference-text tokens scored per config for the LM cost
-LM_CONTEXT = 128  # tokens per reference-text context
-
-#: what the best config can be chosen on (``--select-by``): a per-prompt column -> its description
-SELECT_BY = {
-    "log_ratio": "mean log P(answer)/P(the)",
-    "logp_answer_full": "mean teacher-forced log P(whole answer)",
-    "exact": "exact-match accuracy (the greedy continuation is the whole answer)",
-}
 
 
 @dataclass(frozen=True)
@@ -111,6 +105,25 @@ def parse_names(text: str, what: str = "--matrices") -> tuple[str, ...]:
     return names
 
 
+def check_grid(
+    layers: LayerSpec | tuple[int, ...], matrices: tuple[str, ...], rhos: tuple[float, ...], kinds: tuple[str, ...] = ("lowrank",)
+) -> None:
+    """The one check of a grid: its layers (a :class:`LayerSpec` in a config, whose range is checked
+    once the model's depth is known; layer numbers in a :class:`Grid`), matrices, rhos and kinds."""
+    if not isinstance(layers, (LayerSpec, tuple)):
+        raise UsageError(f"a grid's layers must be a LayerSpec (LayerSpec.parse('all')), got {type(layers).__name__}")
+    if not layers or not matrices or not kinds:
+        raise UsageError("the grid is empty: give at least one layer, matrix and rho")
+    for matrix in matrices:
+        check_matrix(matrix)
+    for kind in kinds:
+        check_kind(kind)
+    if any(k in RANKED_KINDS for k in kinds) and not rhos:
+        raise UsageError("the grid is empty: give at least one rho")
+    for rho in rhos:
+        check_rho(rho)
+
+
 @dataclass(frozen=True)
 class Grid:
     """Single-edit configs: every layer x matrix x (rho for rank kinds). Kinds ``lowrank`` plus any controls."""
@@ -121,16 +134,7 @@ class Grid:
     kinds: tuple[str, ...] = ("lowrank",)
 
     def __post_init__(self) -> None:
-        if not self.layers or not self.matrices or not self.kinds:
-            raise UsageError("the grid is empty: give at least one layer, matrix and rho")
-        for matrix in self.matrices:
-            check_matrix(matrix)
-        for kind in self.kinds:
-            check_kind(kind)
-        if any(k in RANKED_KINDS for k in self.kinds) and not self.rhos:
-            raise UsageError("the grid is empty: give at least one rho")
-        for rho in self.rhos:
-            check_rho(rho)
+        check_grid(self.layers, self.matrices, self.rhos, self.kinds)
 
     def configs(self) -> list[Config]:
         out: list[Config] = []
