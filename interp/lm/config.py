@@ -40,8 +40,6 @@ from interp.io import config_from_dict
 from interp.lm.corpus import CorpusConfig
 from interp.overrides import apply_overrides
 
-#: the ``"format"`` value of ``train.json``
-TRAIN_FORMAT = "interp-lm-train"
 #: the smallest vocabulary a byte-level BPE can have: 256 bytes and the end-of-text token
 MIN_VOCAB = 257
 

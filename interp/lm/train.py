@@ -30,7 +30,6 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from interp.errors import UsageError
-from interp.io import output_dir, output_lock
 from interp.lm import checkpoint as ckpt
 from interp.lm.config import TrainConfig
 from interp.lm.corpus import build_corpus, check_corpus
@@ -38,6 +37,7 @@ from interp.lm.data import TokenBlocks, tokenize_documents
 from interp.lm.model import build_model, count_parameters, load_weights, quiet_progress
 from interp.lm.schedule import checkpoint_steps, lr_factor, warmup_steps
 from interp.lm.tokenizer import train_tokenizer
+from interp.store import RunStore
 
 log = logging.getLogger(__name__)
 
@@ -122,41 +122,38 @@ def train(
     """Train (or resume) the run ``config`` in the folder ``out``; see the module docstring.
 
     ``data_dir`` is where the corpus files are (default: the shared data folder). Bad input
-    (a corpus file missing, a folder holding another run, a corpus too small for one sequence)
-    is a UsageError before the first step.
+    (a corpus file missing, a folder holding another run or other files, corpus files that
+    changed, a corpus too small for one batch) is a UsageError before anything is written.
     """
     device = torch.device(device)
     out = Path(out).expanduser()
     data_dir = None if data_dir is None else Path(data_dir)
-    resuming = ckpt.check_run_folder(out, config)
+    ckpt.check_run_folder(out, config)
     check_corpus(config.corpus, data_dir)
-    output_dir(out)
-    with output_lock(out):
-        ckpt.remove_temporaries(out)
-        corpus = build_corpus(config.corpus, data_dir)
-        sources = [dataclasses.asdict(s) for s in corpus.sources]
-        if resuming:
-            ckpt.check_sources(out, sources)
-        t0 = time.perf_counter()
-        tokenizer = _tokenizer(out, corpus.documents, config.tokenizer.vocab_size)
-        ids = tokenize_documents(tokenizer, corpus.documents)
-        data = TokenBlocks(ids, config.model.n_ctx, config.seed)
-        if data.n_blocks < config.optim.batch_size:
-            raise UsageError(
-                f"the corpus makes {data.n_blocks} sequences of {config.model.n_ctx + 1} tokens, fewer than one batch "
-                f"(optim.batch_size {config.optim.batch_size}); use a larger corpus or a smaller batch or model.n_ctx"
-            )
-        log.info("corpus: %d documents, %d tokens, %d sequences of %d tokens (%.1f s)",
-                 len(corpus.documents), ids.numel(), data.n_blocks, config.model.n_ctx, time.perf_counter() - t0)
-        # the first writes into the folder, once every check has passed: what the run is, then its tokenizer
-        if not resuming:
-            ckpt.write_train_json(out, {"config": config.to_dict(), "corpus": sources, "history": [], "done": False})
-        if not (out / ckpt.TOKENIZER_DIR).is_dir():
-            ckpt.write_folder(out, ckpt.TOKENIZER_DIR, lambda tmp: tokenizer.save_pretrained(str(tmp)))
-        return _run(config, out, device, tokenizer, data, sources, progress)
+    t0 = time.perf_counter()
+    corpus = build_corpus(config.corpus, data_dir)
+    sources = [dataclasses.asdict(s) for s in corpus.sources]
+    store = ckpt.run_store(out)
+    tokenizer = _tokenizer(store.root, corpus.documents, config.tokenizer.vocab_size)
+    ids = tokenize_documents(tokenizer, corpus.documents)
+    data = TokenBlocks(ids, config.model.n_ctx, config.seed)
+    if data.n_blocks < config.optim.batch_size:
+        raise UsageError(
+            f"the corpus makes {data.n_blocks} sequences of {config.model.n_ctx + 1} tokens, fewer than one batch "
+            f"(optim.batch_size {config.optim.batch_size}); use a larger corpus or a smaller batch or model.n_ctx"
+        )
+    log.info("corpus: %d documents, %d tokens, %d sequences of %d tokens (%.1f s)",
+             len(corpus.documents), ids.numel(), data.n_blocks, config.model.n_ctx, time.perf_counter() - t0)
+    # the first writes, once every check has passed: the definition (on opening), then the tokenizer
+    info = {"config": config.to_dict(), "corpus": sources}
+    with store.open(ckpt.defining_fields(config), info=info, hashes=ckpt.source_hashes(sources)):
+        if not store.folders(ckpt.TOKENIZER_DIR):
+            store.write_folder(ckpt.TOKENIZER_DIR, lambda tmp: tokenizer.save_pretrained(str(tmp)))
+        return _run(config, store, device, tokenizer, data, progress)
 
 
-def _run(config: TrainConfig, out: Path, device: torch.device, tokenizer, data: TokenBlocks, sources, progress: bool) -> TrainResult:
+def _run(config: TrainConfig, store: RunStore, device: torch.device, tokenizer, data: TokenBlocks, progress: bool) -> TrainResult:
+    out = store.root
     eos = tokenizer.eos_token_id
     model = build_model(config.model, len(tokenizer), eos, config.seed, device=device)
     optimizer = make_optimizer(model, config)
@@ -165,7 +162,7 @@ def _run(config: TrainConfig, out: Path, device: torch.device, tokenizer, data: 
     history: list[dict[str, float]] = []
     speed: list[dict[str, Any]] = []
     start = 0
-    latest = ckpt.latest_state(out)
+    latest = ckpt.latest_state(store)
     if latest is not None:
         start, state_path = latest
         state = ckpt.load_state(state_path)
@@ -180,13 +177,11 @@ def _run(config: TrainConfig, out: Path, device: torch.device, tokenizer, data: 
         log.info("resuming %s from step %d", out, start)
     counts = count_parameters(model)
     record: dict[str, Any] = {
-        "config": config.to_dict(),
-        "corpus": sources,
         "tokenizer": _tokenizer_record(tokenizer),
         "model": {**counts, "tokens_per_step": config.tokens_per_step, "tokens_per_epoch": data.n_tokens},
         "schedule": {"checkpoints": save_at, "warmup_steps": warmup_steps(config.optim, config.steps)},
     }
-    ckpt.write_train_json(out, {**record, "history": history, "speed": speed, "done": start >= config.steps})
+    store.record(**record, history=history, speed=speed, done=start >= config.steps)
 
     def save(step: int) -> None:
         state = {
@@ -205,9 +200,9 @@ def _run(config: TrainConfig, out: Path, device: torch.device, tokenizer, data: 
             tokenizer.save_pretrained(str(tmp))
             ckpt.save_state(tmp / ckpt.STATE, state)
 
-        ckpt.write_folder(out, f"step{step}", fill)
-        ckpt.drop_older_states(out, step)
-        ckpt.write_train_json(out, {**record, "history": history, "speed": speed, "done": step >= config.steps})
+        store.write_folder(f"step{step}", fill)
+        ckpt.drop_older_states(store, step)
+        store.record(history=history, speed=speed, done=step >= config.steps)
 
     if latest is None:
         save(0)

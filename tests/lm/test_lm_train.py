@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from interp.lm.config import TRAIN_FORMAT
 from interp.lm.schedule import checkpoint_steps
 from tests.cli_helpers import assert_one_line_error, run
 from tests.lm.conftest import TINY_STEPS, cli_sets, tiny_config
@@ -33,8 +32,10 @@ def test_a_run_folder_holds_the_checkpoints_on_the_schedule_and_train_json(tiny_
     assert not [p for p in tiny_run.iterdir() if p.name.startswith(".") and "tmp" in p.name]
 
     record = json.loads((tiny_run / "train.json").read_text())
-    assert record["format"] == TRAIN_FORMAT and record["done"] is True
+    assert record["format"] == "interp-run" and record["command"] == "lm train" and record["done"] is True
     assert record["config"] == cfg.to_dict()
+    assert record["defining"]["seed"] == 0 and record["defining"]["model.d_model"] == cfg.model.d_model
+    assert record["inputs"] == {f"corpus source {s['name']}": s["sha256"] for s in record["corpus"]}
     assert [s["name"] for s in record["corpus"]] == list(cfg.corpus.sources)
     assert all(len(s["sha256"]) == 64 and s["n_chars"] > 0 for s in record["corpus"])
     assert [h["step"] for h in record["history"]] == list(range(1, TINY_STEPS + 1))
@@ -168,9 +169,9 @@ def test_bad_input_is_one_line_exit_2_before_any_training(args, needles, tmp_pat
 def test_a_folder_holding_another_run_names_the_field_that_differs(tiny_run):
     before = {p: p.stat().st_mtime_ns for p in tiny_run.rglob("*")}
     for args, needles in (
-        (["--seed", "1"], ["holds a different training run", "seed (0 there, 1 now)"]),
-        (["--set", "optim.lr=0.002"], ["optim.lr (0.001 there, 0.002 now)"]),
-        (["--steps", str(TINY_STEPS + 1)], [f"steps ({TINY_STEPS} there, {TINY_STEPS + 1} now)"]),
+        (["--seed", "1"], ["holds a training run with different options", "--seed was 0, now 1"]),
+        (["--set", "optim.lr=0.002"], ["optim.lr was 0.001, now 0.002"]),
+        (["--steps", str(TINY_STEPS + 1)], [f"--steps was {TINY_STEPS}, now {TINY_STEPS + 1}"]),
     ):
         result = run("lm", "train", "--out", str(tiny_run), "--size", "tiny", "--steps", str(TINY_STEPS), *cli_sets(), *args,
                      "--device", "cpu", "--no-progress")
@@ -182,8 +183,8 @@ def test_a_folder_with_other_files_is_refused(tmp_path):
     out = tmp_path / "busy"
     _write(out / "notes.txt", "mine")
     result = run("lm", "train", "--out", str(out), "--size", "tiny", *cli_sets(), "--device", "cpu", "--no-progress")
-    assert_one_line_error(result, "not empty and holds no train.json", "notes.txt")
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    assert_one_line_error(result, "holds other results (notes.txt) and no train.json")
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["notes.txt"]  # the lock file aside
 
 
 def test_changed_corpus_files_are_refused_on_resume(tmp_path):
@@ -197,5 +198,5 @@ def test_changed_corpus_files_are_refused_on_resume(tmp_path):
     _write(data / "tinyshakespeare" / "input.txt", "All:\nSpeak, speak.\n\n" * 500)
     from interp.errors import UsageError
 
-    with pytest.raises(UsageError, match="other corpus files: corpus source tinyshakespeare sha256"):
+    with pytest.raises(UsageError, match="the content of corpus source tinyshakespeare differs"):
         train(tiny_config(steps=2, **sets), out, device="cpu", data_dir=data, progress=False)
