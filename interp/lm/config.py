@@ -18,11 +18,13 @@ What the presets change (:data:`SIZES`), because a CPU cannot train Pythia's siz
             40 steps, the corpus cut to 200,000 characters (seconds)
     small   the default, sized to train in about 25 minutes on one CPU thread: d_model 128,
             4 layers, 4 heads, d_mlp 512, context 128, vocabulary 4096, batch 16 sequences
-            (2048 tokens), 3000 steps (about 6M tokens, a little over one epoch of the corpus)
+            (2048 tokens), 3000 steps (6.1M tokens, about 0.8 of a pass over the 7.8M-token corpus)
     base    for a GPU: Pythia-70M's shape (d_model 512, 6 layers, 8 heads, d_mlp 2048) with a
-            512-token context, batch 64, 10000 steps, learning rate 1e-3 (Pythia-70M's)
+            512-token context, batch 32 (16384 tokens), 4000 steps (65M tokens, about 8 passes
+            over the offline corpus), learning rate 1e-3 (Pythia-70M's)
     large   for a GPU: Pythia-160M's shape (d_model 768, 12 layers, 12 heads, d_mlp 3072) with a
-            1024-token context, batch 64, 20000 steps, learning rate 6e-4 (Pythia-160M's)
+            1024-token context, batch 32 (32768 tokens), 8000 steps (262M tokens: meant for a
+            larger corpus, e.g. an ``hf:NAME`` source), learning rate 6e-4 (Pythia-160M's)
 Pythia trains 143000 steps of 1024 sequences of 2048 tokens with a 50k vocabulary; every
 preset is far smaller in batch, context, vocabulary and steps. The learning rate of tiny and
 small is Pythia-70M's 1e-3.
@@ -221,13 +223,13 @@ SIZES: dict[str, dict[str, Any]] = {
     "small": {},
     "base": {
         "model": {"d_model": 512, "n_layers": 6, "n_heads": 8, "d_mlp": 2048, "n_ctx": 512, "max_position_embeddings": 512},
-        "optim": {"batch_size": 64, "lr": 1e-3},
-        "steps": 10000,
+        "optim": {"batch_size": 32, "lr": 1e-3},
+        "steps": 4000,
     },
     "large": {
         "model": {"d_model": 768, "n_layers": 12, "n_heads": 12, "d_mlp": 3072, "n_ctx": 1024, "max_position_embeddings": 1024},
-        "optim": {"batch_size": 64, "lr": 6e-4},
-        "steps": 20000,
+        "optim": {"batch_size": 32, "lr": 6e-4},
+        "steps": 8000,
     },
 }
 DEFAULT_SIZE = "small"

@@ -36,14 +36,10 @@ from interp.lm.corpus import build_corpus, check_corpus
 from interp.lm.data import TokenBlocks, tokenize_documents
 from interp.lm.model import build_model, count_parameters, load_weights, quiet_progress
 from interp.lm.schedule import checkpoint_steps, lr_factor, warmup_steps
-from interp.lm.tokenizer import train_tokenizer
+from interp.lm.tokenizer import coverage, train_tokenizer
 from interp.store import RunStore
 
 log = logging.getLogger(__name__)
-
-#: the words whose tokenization ``train.json`` records (one token each is best; see the corpus docs)
-PROBE_WORDS = (" the", " Mary", " John", " Paris", " France", " Spain", " Madrid")
-
 
 @dataclass
 class TrainResult:
@@ -89,13 +85,11 @@ def _tokenizer(out: Path, documents, vocab_size: int):
 
 
 def _tokenizer_record(tokenizer) -> dict[str, Any]:
+    """The tokenizer's size, hash and what it covers of the evaluation (:func:`interp.lm.tokenizer.coverage`)."""
     text = tokenizer.backend_tokenizer.to_str()
-    return {
-        "vocab_size": len(tokenizer),
-        "eos_token": tokenizer.eos_token,
-        "sha256": hashlib.sha256(text.encode()).hexdigest(),
-        "tokens": {w: tokenizer.convert_ids_to_tokens(tokenizer.encode(w, add_special_tokens=False)) for w in PROBE_WORDS},
-    }
+    covered = dataclasses.asdict(coverage(tokenizer))
+    return {"vocab_size": len(tokenizer), "eos_token": tokenizer.eos_token, "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "coverage": {k: v for k, v in covered.items() if k not in ("vocab_size", "chars_per_token")}}
 
 
 def _rng_state(device: torch.device) -> dict[str, Any]:

@@ -46,6 +46,7 @@ def test_a_run_folder_holds_the_checkpoints_on_the_schedule_and_train_json(tiny_
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_run / f"step{TINY_STEPS}"))
     assert record["tokenizer"]["vocab_size"] == len(tokenizer) <= cfg.tokenizer.vocab_size
     assert tokenizer.eos_token == "<|endoftext|>"
+    assert isinstance(record["tokenizer"]["coverage"]["the_is_one_token"], bool)
     assert (tiny_run / "loss.png").stat().st_size > 0
 
 
