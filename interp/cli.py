@@ -59,6 +59,9 @@ def _mount_subcommands() -> None:
     from interp.toy.cli import app as toy_app
 
     app.add_typer(toy_app, name="toy", help="Two-layer toy transformers: train, evaluate, intervene.")
+    from interp.lm.cli import app as lm_app
+
+    app.add_typer(lm_app, name="lm", help="Pythia-style language models trained from scratch: train, with checkpoints.")
     from interp.laser.cli import register as register_laser
 
     register_laser(app)

@@ -15,6 +15,7 @@ import typer
 from interp.edits.options import EditOpt, LaserOpt, edits_from_options
 from interp.edits.spec import edits_label, parse_edits
 from interp.errors import UsageError
+from interp.overrides import parse_sets
 
 # The commands import torch-heavy modules (models, training, evaluation) inside their bodies,
 # so that `interp --help` answers at once.
@@ -25,16 +26,6 @@ ARCHS = ("simplified", "standard")  # interp.toy.configs.ARCHS (tested equal)
 log = logging.getLogger(__name__)
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None, add_completion=False)
-
-
-def _parse_sets(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--set takes FIELD=VALUE, e.g. model.d_model=64; got {item!r}")
-        out[key.strip()] = value.strip()
-    return out
 
 
 @app.command()
@@ -62,7 +53,7 @@ def train(
     from interp.toy.train import train as train_run
 
     cfg = preset(config, task, n_layers=layers, steps=steps, noise=noise, seed=seed, arch=arch)
-    overrides: dict[str, object] = dict(_parse_sets(set_))
+    overrides: dict[str, object] = dict(parse_sets(set_))
     if eval_every is not None:
         overrides["eval_every"] = eval_every
     if overrides:

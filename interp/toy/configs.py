@@ -30,7 +30,6 @@ Configs written before these two fields existed (no ``data.trigger_output``, no
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
@@ -40,6 +39,7 @@ from typing import Any
 from interp.errors import UsageError
 from interp.io import config_from_dict, to_jsonable
 from interp.models.spec import TOY_FORMAT
+from interp.overrides import apply_overrides
 from interp.toy.bigram import shakespeare_bigram
 
 TASKS = ("noisy-recall", "trigger-bigram")
@@ -351,47 +351,13 @@ def preset(
     return RunConfig(name=name, data=data, model=model, optim=optim, loss_on=loss_on, seed=seed)
 
 
-def _check_type(key: str, given: Any, value: Any, current: Any) -> None:
-    """UsageError naming the field, the value given and the type the field takes, when they do not match."""
-    if current is None:
-        return  # optional fields (e.g. a noise token) take what they are given; the config validates it
-    expected: tuple[type, ...]
-    if isinstance(current, bool):
-        expected, name = (bool,), "true or false"
-    elif isinstance(current, int):
-        expected, name = (int,), "an integer"
-    elif isinstance(current, float):
-        expected, name = (int, float), "a number"
-    elif isinstance(current, (list, tuple)):
-        expected, name = (list, tuple), "a JSON list such as [true, true]"
-    else:
-        expected, name = (type(current),), f"a {type(current).__name__}"
-    ok = isinstance(value, expected) and not (isinstance(value, bool) and bool not in expected)
-    if not ok:
-        raise UsageError(f"--set {key}={given!r}: {key} takes {name}, not {type(value).__name__} {value!r}")
-
-
 def with_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
     """Replace fields by dotted names, e.g. ``{"model.d_model": 64, "optim.batch_size": 32}``.
 
     Values given as strings (from the command line) are parsed as JSON where possible. After
     a change of task the model's vocabulary follows the data's unless it is set explicitly.
     """
-    d = config.to_dict()
-    for key, value in overrides.items():
-        if isinstance(value, str):
-            with contextlib.suppress(json.JSONDecodeError):
-                value = json.loads(value)
-        parts = key.split(".")
-        target = d
-        for part in parts[:-1]:
-            if not isinstance(target.get(part), dict):
-                raise UsageError(f"unknown config field {key!r}")
-            target = target[part]
-        if parts[-1] not in target or parts[-1] == "format":
-            raise UsageError(f"unknown config field {key!r}")
-        _check_type(key, overrides[key], value, target[parts[-1]])
-        target[parts[-1]] = value
+    d = apply_overrides(config.to_dict(), overrides)
     if "model.d_vocab" not in overrides:
         d["model"]["d_vocab"] = DataConfig(**d["data"]).vocab_size
     return RunConfig.from_dict(d)
