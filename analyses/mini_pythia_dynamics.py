@@ -39,10 +39,11 @@ from interp.edits.spec import NO_EDIT, Edit
 from interp.errors import UsageError
 from interp.io import write_json
 from interp.laser.run import LaserSweep, run_laser_sweep
-from interp.lm.config import SIZES, preset
+from interp.lm.config import SIZES, preset, with_overrides
 from interp.lm.train import train
 from interp.models.checkpoints import local_steps
 from interp.models.spec import ModelSpec
+from interp.overrides import parse_sets
 from interp.plots import GRID, LINESTYLES, PROB_FLOOR, new_figure, palette, save_figure, themed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +118,7 @@ def dynamics_figure(summaries: dict[str, pd.DataFrame], edits: dict[str, str], p
                         color=palette(2)[i], linestyle=LINESTYLES[j], label=f"{task}: {name}")
         ax.axhline(1.0, color="0.4", lw=1, ls="--")
         ax.set_title('P(answer) / P(" the") (ratio of means)', fontsize=10)
-        for ax in axes:
+        for ax in (a for a in axes if a.get_visible()):
             ax.set_xscale("symlog", linthresh=1)
             ax.set_yscale("log")
             ax.set_xlabel("training step (symmetric log scale)")
@@ -131,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", default="small", choices=sorted(SIZES), help="the training preset (default: small)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", dest="sets", action="append", default=[], help="a training config override, e.g. optim.lr=3e-4 (repeatable)")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated: ioi, factual (default: both)")
     parser.add_argument("--run", type=Path, default=REPO_ROOT / "runs" / "mini-pythia", help="the training run's folder")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "checkpoint_sweep" / "mini-pythia")
     parser.add_argument("--n", type=int, default=None, help="prompts per task (default: IOI 100, every fact)")
@@ -152,7 +155,10 @@ def _main(args: argparse.Namespace) -> None:
     if args.threads < 1:
         raise UsageError(f"--threads must be >= 1, got {args.threads}")
     torch.set_num_threads(args.threads)
-    config = preset(args.size, steps=args.steps, seed=args.seed)
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if not tasks or any(t not in TASKS for t in tasks):
+        raise UsageError(f"--tasks takes a comma-separated list of {', '.join(TASKS)}, got {args.tasks!r}")
+    config = with_overrides(preset(args.size, steps=args.steps, seed=args.seed), parse_sets(args.sets))
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", {**vars(args), "run": str(args.run), "out": str(out)})
@@ -168,7 +174,7 @@ def _main(args: argparse.Namespace) -> None:
     edits: dict[str, str] = {}
     summaries: dict[str, pd.DataFrame] = {}
     found = {}
-    for task in TASKS:
+    for task in tasks:
         best = run_laser_sweep(
             LaserSweep(out=str(out / f"laser-{task}"), model=model.at_step(mid), task=task, layers=LayerSpec.parse("all"), n=args.n,
                        seed=args.seed, device=args.device),
