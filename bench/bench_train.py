@@ -12,10 +12,12 @@ initialisation) and the same batches (the corpus tokenized once, read in the run
 * ``interp checkpoint-sweep --steps all --task TASK`` over the trainer's checkpoints of one more
   run (``--sweep-checkpoints`` of them): seconds per checkpoint, loading included.
 
-The last line is ``trainer_vs_plain_loop: R x``.
+Both loops run with the malloc setting ``interp lm train`` makes on a CPU
+(:func:`interp.lm.train.keep_freed_memory`; ``--default-malloc`` leaves glibc's defaults, to see
+what it gains). The last line is ``trainer_vs_plain_loop: R x``.
 
     python bench/bench_train.py [--size small] [--steps 30] [--repeats 2] [--threads 1] [--device auto]
-                                [--task ioi] [--sweep-checkpoints 6] [--set key=value ...] [--quick]
+                                [--task ioi] [--sweep-checkpoints 6] [--set key=value ...] [--default-malloc] [--quick]
 
 ``--quick``: 8 steps, one repeat, the corpus cut to 300,000 characters per source, 3 checkpoints swept on 20 prompts.
 """
@@ -37,7 +39,7 @@ from interp.lm.data import TokenBlocks, tokenize_documents
 from interp.lm.model import build_model, quiet_progress
 from interp.lm.schedule import lr_factor
 from interp.lm.tokenizer import train_tokenizer
-from interp.lm.train import train
+from interp.lm.train import keep_freed_memory, train
 from interp.overrides import parse_sets
 
 
@@ -92,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=None, help="prompts of the sweep (default: the task's)")
     parser.add_argument("--sweep-checkpoints", type=int, default=6, help="checkpoints the sweep reads")
     parser.add_argument("--set", dest="sets", action="append", default=[], help="config override, as interp lm train --set")
+    parser.add_argument("--default-malloc", action="store_true", help="leave glibc malloc's settings alone (interp lm train changes them)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -101,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
 
     device = resolve_device(args.device)
     torch.set_num_threads(args.threads)
+    if device.type == "cpu" and not args.default_malloc:
+        keep_freed_memory()  # what interp lm train does on a CPU: both loops run with it
     overrides = {"checkpoints.log_until": 0, "checkpoints.n_evenly": 1, **parse_sets(args.sets)}
     if args.quick and not any(k == "corpus.max_chars" for k in overrides):
         overrides["corpus.max_chars"] = 300_000
