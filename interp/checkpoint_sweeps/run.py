@@ -12,7 +12,6 @@ retries it. :func:`merge_sweeps` merges the folders of several shards.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,10 +22,10 @@ from interp.checkpoint_sweeps.executors import EXECUTORS, StepFailure, StepJob, 
 from interp.checkpoint_sweeps.sources import DTYPES, CheckpointSource, open_source
 from interp.checkpoint_sweeps.step_rows import TOY_TASK, StepResult, TaskOptions, check_task, summarize_steps, summarize_steps_by_relation
 from interp.checkpoint_sweeps.steps import Shard, resolve_steps
-from interp.checkpoint_sweeps.store import SweepStore, differing_arguments
+from interp.checkpoint_sweeps.store import ARGUMENT_NAMES, SweepStore, arguments_of
 from interp.edits.spec import Edit
 from interp.errors import UsageError
-from interp.io import config_from_dict, existing_file, output_dir, output_lock, write_parquet
+from interp.io import config_from_dict, existing_file, file_sha256, output_dir, output_lock, write_parquet
 from interp.models.loading import resolve_device
 from interp.models.spec import ModelSpec
 from interp.tasks import PREFIX
@@ -133,7 +132,7 @@ def _task_identity(task: str) -> tuple[str, str | None]:
     from interp.tasks.custom import resolve_path  # the file the task will read (cwd, else prompts/)
 
     path = existing_file(resolve_path(task[len(PREFIX):]), "prompts file", 'a jsonl file with one {"prompt", "answer"} object per line')
-    return PREFIX + path.name, hashlib.sha256(path.read_bytes()).hexdigest()
+    return PREFIX + path.name, file_sha256(path)
 
 
 def _steps_identity(spec: str, resolved: Sequence[int]) -> str:
@@ -260,18 +259,18 @@ def merge_sweeps(dirs: Sequence[str | Path], out: str | Path) -> SweepReport:
         raise UsageError("--merge needs the sweep folders to merge: --merge DIR1 DIR2 ... --out DIR")
     stores = [SweepStore(d) for d in dirs]
     definitions = [s.read_definition() for s in stores]
-    base = definitions[0]["arguments"]
     for store, definition in zip(stores[1:], definitions[1:]):
-        diffs = differing_arguments(base, definition["arguments"])
+        diffs = definitions[0].differences(definition, ARGUMENT_NAMES)
         if diffs:
             raise UsageError(f"cannot merge {store.root} with {stores[0].root}: {'; '.join(diffs)}")
-    steps = sorted({s for d in definitions for s in d.get("steps_resolved", [])})
+    steps = sorted({s for d in definitions for s in d.info.get("steps_resolved", [])})
+    base = arguments_of(definitions[0])
     with output_lock(output_dir(out)):
-        return _merge_into(SweepStore(out), stores, definitions, base, steps)
+        return _merge_into(SweepStore(out), stores, definitions[0].info, base, steps)
 
 
-def _merge_into(target: SweepStore, stores: list[SweepStore], definitions: list[dict], base: dict, steps: list[int]) -> SweepReport:
-    target.open(base, {k: v for k, v in definitions[0].items() if k in ("source",)} | {"steps_resolved": steps})
+def _merge_into(target: SweepStore, stores: list[SweepStore], info: dict, base: dict, steps: list[int]) -> SweepReport:
+    target.open(base, {k: v for k, v in info.items() if k in ("source",)} | {"steps_resolved": steps})
     target.drop_unreadable_parts()  # a damaged part of the target is copied again from a source that has it
     copied = target.merge_from(stores)
     log.info("merged %d steps from %d folders into %s", len(copied), len(stores), target.root)

@@ -10,20 +10,24 @@
     DIR/warnings.json         checkpoints with identical weights ("duplicate_weights") and the
                               steps that could not be evaluated, with the reason ("failed_steps")
 
-Every file is written to a temporary name and renamed into place, the step's json before its
-parquet. A run killed at any moment leaves only whole files, and a step either has its part
-or is evaluated again on restart: an interrupted and restarted sweep ends with exactly the
-rows of an uninterrupted one. A restart also checks what it finds: a part that cannot be read
-(empty, truncated) or whose ``step{N}.json`` is missing or garbled is deleted, with a warning, and
-the step is evaluated again. Shards write disjoint parts, so merging is copying parts.
+The folder is a :class:`~interp.store.RunStore` (command ``checkpoint-sweep``, definition
+``sweep.json``, one part ``step{N}`` per step), so it resumes by the store's one rule: the same
+defining arguments and the same content of the ``--task`` prompts file. Every file is written to a
+temporary name and renamed into place, the step's json before its parquet. A run killed at any
+moment leaves only whole files, and a step either has its part or is evaluated again on restart:
+an interrupted and restarted sweep ends with exactly the rows of an uninterrupted one. A restart
+also checks what it finds: a part that cannot be read (empty, truncated) or whose ``step{N}.json``
+is missing, garbled or without a weights fingerprint is deleted, with a warning, and the step is
+evaluated again. Shards write disjoint parts, so merging is copying parts.
+
+``sweep.json`` also keeps the sweep's ``"arguments"`` (the defining ones, with ``prompts_sha256``)
+as the folders written before the store had them; those folders resume and merge as they are.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
-import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -32,20 +36,22 @@ import pandas as pd
 
 from interp.checkpoint_sweeps.fingerprint import duplicate_groups
 from interp.errors import UsageError
-from interp.io import read_json, remove_stale_temp, temp_path, write_json, write_parquet
+from interp.io import read_json, write_json, write_parquet
+from interp.store import RunDefinition, RunStore
 
 log = logging.getLogger(__name__)
 
-FORMAT = "interp-checkpoint-sweep"
-VERSION = 1
-_PART_RE = re.compile(r"^step(\d+)\.parquet$")
+COMMAND = "checkpoint-sweep"
+LEGACY_FORMAT = "interp-checkpoint-sweep"  # sweep.json before the run-folder store
+_PART_RE = re.compile(r"^step(\d+)$")
+_PROMPTS = "prompts"  # the input: the --task prompts file
 
-#: How each defining argument is named to the user when two sweeps differ in it.
+#: How each defining argument (and the input) is named to the user when two sweeps differ in it.
 ARGUMENT_NAMES = {
     "model": "--model",
     "steps": "--steps",
     "task": "--task",
-    "prompts_sha256": "the content of the --task prompts file",
+    _PROMPTS: "the --task prompts file",
     "n": "--n",
     "seed": "--seed",
     "laser": "--laser",
@@ -53,33 +59,52 @@ ARGUMENT_NAMES = {
 }
 
 
-def differing_arguments(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """``--name was X, now Y`` for each defining argument that differs."""
-    out = []
-    for key in sorted(set(old) | set(new), key=lambda k: list(ARGUMENT_NAMES).index(k) if k in ARGUMENT_NAMES else 99):
-        if old.get(key) != new.get(key):
-            out.append(f"{ARGUMENT_NAMES.get(key, key)} was {old.get(key)!r}, now {new.get(key)!r}")
+def split_arguments(arguments: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(defining fields, input hashes) of a sweep's arguments: ``prompts_sha256`` is the prompts file's content."""
+    defining = {k: v for k, v in arguments.items() if k != "prompts_sha256"}
+    sha = arguments.get("prompts_sha256")
+    return defining, ({_PROMPTS: sha} if sha else {})
+
+
+def arguments_of(definition: RunDefinition) -> dict[str, Any]:
+    """The sweep's arguments as ``sweep.json`` records them: the defining fields, ``prompts_sha256`` after ``task``."""
+    out: dict[str, Any] = {}
+    for key, value in definition.defining.items():
+        out[key] = value
+        if key == "task":
+            out["prompts_sha256"] = definition.inputs.get(_PROMPTS)
     return out
 
 
-def _copy_atomic(src: Path, dst: Path) -> None:
-    tmp = temp_path(dst)
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+def _legacy(data: dict[str, Any]) -> RunDefinition | None:
+    """A ``sweep.json`` written before the store: ``{"format": "interp-checkpoint-sweep", "arguments": ...}``."""
+    if data.get("format") != LEGACY_FORMAT or not isinstance(data.get("arguments"), dict):
+        return None
+    defining, hashes = split_arguments(data["arguments"])
+    info = {k: v for k, v in data.items() if k not in ("format", "version")}
+    return RunDefinition(COMMAND, defining, hashes, info)
+
+
+def _has_fingerprint(name: str, meta: dict[str, Any]) -> str | None:
+    return None if isinstance(meta.get("fingerprint"), str) else f"{name}.json has no weights fingerprint"
 
 
 class SweepStore:
-    """One sweep output folder (see the module docstring)."""
+    """One sweep output folder (see the module docstring): a :class:`RunStore` with steps as parts."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self.parts = self.root / "parts"
+        self.store = RunStore(
+            root, command=COMMAND, definition_file="sweep.json", field_names=ARGUMENT_NAMES, legacy=_legacy,
+            noun="sweep", options="arguments",
+        )
+        self.root = self.store.root
+        self.parts = self.store.parts
         self.failures: dict[int, str] = {}  # step -> why it could not be evaluated (kept until it has a part)
 
     # -- paths -------------------------------------------------------------------------------
     @property
     def sweep_json(self) -> Path:
-        return self.root / "sweep.json"
+        return self.store.definition_path
 
     @property
     def results_path(self) -> Path:
@@ -94,89 +119,54 @@ class SweepStore:
         return self.root / "warnings.json"
 
     def part_path(self, step: int) -> Path:
-        return self.parts / f"step{step}.parquet"
+        return self.store.part_path(f"step{step}")
 
     def meta_path(self, step: int) -> Path:
-        return self.parts / f"step{step}.json"
+        return self.store.meta_path(f"step{step}")
 
     # -- the sweep's definition ----------------------------------------------------------------
     def exists(self) -> bool:
-        return self.sweep_json.is_file()
+        return self.store.exists()
 
-    def read_definition(self) -> dict[str, Any]:
-        if not self.exists():
+    def read_definition(self) -> RunDefinition:
+        """The sweep's definition (UsageError when the folder has none, or it cannot be read)."""
+        definition = self.store.read_definition()
+        if definition is None:
             raise UsageError(f"{self.root} is not a checkpoint-sweep folder (no sweep.json)")
-        try:
-            data = read_json(self.sweep_json)
-        except (OSError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            problem = f"unreadable ({type(err).__name__}: {' '.join(str(err).split())[:120]})"
-        else:
-            if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("arguments"), dict):
-                return data
-            problem = "not a checkpoint-sweep definition"
-        raise UsageError(
-            f"{self.sweep_json} is {problem}; to start the sweep over, remove the folder {self.root} or give another --out"
-        )
+        return definition
 
     def open(self, arguments: dict[str, Any], info: dict[str, Any]) -> None:
-        """Create the folder for a sweep defined by ``arguments``, or check that it holds that sweep.
+        """Begin the folder for a sweep defined by ``arguments``, or check that it holds that sweep
+        (the caller holds the folder's lock).
 
         ``info`` (e.g. the resolved steps) is recorded but not compared. Leftover temporary files
         of a killed run are removed.
         """
-        if self.exists():
-            old = self.read_definition()["arguments"]
-            diffs = differing_arguments(old, arguments)
-            if diffs:
-                raise UsageError(
-                    f"{self.root} holds a sweep with different arguments ({'; '.join(diffs)}); "
-                    f"use another --out, or the same arguments to resume it"
-                )
-        elif self.results_path.exists():
-            raise UsageError(f"{self.root} holds other results (results.parquet but no sweep.json); use another --out")
-        self.parts.mkdir(parents=True, exist_ok=True)
-        self.remove_stale()
-        write_json(self.sweep_json, {"format": FORMAT, "version": VERSION, "arguments": arguments, **info})
+        defining, hashes = split_arguments(arguments)
+        self.store.start(defining, hashes=hashes, info={"arguments": arguments, **info})
         self.failures = self._recorded_failures()
 
     def remove_stale(self) -> None:
         """Delete the temporary files a killed run left (``.NAME.<pid>.tmp`` whose writer is gone); a live writer's stay."""
-        for folder in (self.root, self.parts):
-            remove_stale_temp(folder)
+        self.store.remove_stale()
 
     # -- parts -----------------------------------------------------------------------------------
     def done_steps(self) -> list[int]:
-        if not self.parts.is_dir():
-            return []
-        return sorted(int(m.group(1)) for p in self.parts.iterdir() if (m := _PART_RE.match(p.name)))
+        return sorted(int(m.group(1)) for name in self.store.part_names() if (m := _PART_RE.match(name)))
 
     def write_step(self, step: int, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
         """Write step ``step``'s facts, then its rows (the rows mark the step done)."""
-        write_json(self.meta_path(step), meta)
-        write_parquet(self.part_path(step), frame)
+        self.store.write_part(f"step{step}", frame, meta)
 
     def step_meta(self, step: int) -> dict[str, Any]:
-        return read_json(self.meta_path(step))
-
-    def _part_problem(self, step: int) -> str | None:
-        """Why step ``step``'s part cannot be used (None: it can)."""
-        try:
-            meta = self.step_meta(step)
-        except FileNotFoundError:
-            return f"{self.meta_path(step).name} is missing"
-        except (OSError, ValueError) as err:
-            return f"{self.meta_path(step).name} is unreadable ({type(err).__name__})"
-        if not isinstance(meta, dict) or not isinstance(meta.get("fingerprint"), str):
-            return f"{self.meta_path(step).name} has no weights fingerprint"
-        try:
-            pd.read_parquet(self.part_path(step))
-        except Exception as err:  # noqa: BLE001 - pyarrow has its own error types (ArrowInvalid, ...) for a damaged file
-            return f"{self.part_path(step).name} is unreadable ({type(err).__name__}: {' '.join(str(err).split())[:100]})"
-        return None
+        return self.store.read_meta(f"step{step}")
 
     def unreadable_parts(self) -> dict[int, str]:
         """{step: what is wrong} for the parts that cannot be read back (see :meth:`drop_unreadable_parts`)."""
-        return {step: problem for step in self.done_steps() if (problem := self._part_problem(step)) is not None}
+        return {
+            step: problem for step in self.done_steps()
+            if (problem := self.store.part_problem(f"step{step}", _has_fingerprint)) is not None
+        }
 
     def drop_unreadable_parts(self) -> dict[int, str]:
         """Delete the parts that cannot be read back (and their json), so their steps are evaluated again.
@@ -186,17 +176,14 @@ class SweepStore:
         dropped = self.unreadable_parts()
         for step, problem in dropped.items():
             log.warning("step %d: %s in %s; deleted its part, the step is evaluated again", step, problem, self.parts)
-            self.part_path(step).unlink(missing_ok=True)
-            self.meta_path(step).unlink(missing_ok=True)
+            self.store.delete_part(f"step{step}")
         return dropped
 
     def fingerprints(self) -> dict[int, str]:
         return {step: self.step_meta(step)["fingerprint"] for step in self.done_steps()}
 
     def read_results(self) -> pd.DataFrame:
-        frames = [pd.read_parquet(self.part_path(step)) for step in self.done_steps()]
-        frames = [f for f in frames if not f.empty]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return self.store.read_parts([f"step{step}" for step in self.done_steps()])
 
     # -- merged tables -----------------------------------------------------------------------------
     def duplicate_warnings(self) -> list[dict[str, Any]]:
@@ -259,7 +246,6 @@ class SweepStore:
                             f"merged folder (fingerprints {meta['fingerprint'][:12]} and {mine[:12]})"
                         )
                     continue
-                _copy_atomic(source.meta_path(step), self.meta_path(step))
-                _copy_atomic(source.part_path(step), self.part_path(step))
+                self.store.copy_part(source.store, f"step{step}")
                 copied.append(step)
         return sorted(copied)

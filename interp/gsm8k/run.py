@@ -8,9 +8,15 @@
     DIR/summary.parquet        (several configs) one row per edit, on the same problems
     DIR/accuracy_by_edit.png   (several configs) accuracy per edit with its interval
     DIR/harness.json           (--check-harness) lm-eval's gsm8k_cot on the same model and problems
-    DIR/parts/<edit>/*.parquet finished batches; a killed run started again with the same options
-                               skips the problems they hold (``--n``, ``--batch-size`` and
+    DIR/parts/<edit>/part-N.{json,parquet}  finished batches; a killed run started again with the same
+                               options skips the problems they hold (``--n``, ``--batch-size`` and
                                ``--device`` may change: a larger ``--n`` generates only the new problems)
+
+The folder is a :class:`~interp.store.RunStore` (command ``gsm8k``): it is resumed when the
+defining options (all but ``--out``, ``--n``, ``--batch-size``, ``--device``, ``--check-harness``
+and the edits), the few-shot prefix and the content of the input files (``--data``,
+``--train-data``, ``--lm-text``) are the same; anything else is refused naming the first
+difference. A batch whose part cannot be read back is deleted with a warning and generated again.
 
 A finished run started again with other edits (``--laser``, ``--edit``, ``--laser-grid`` and its
 ``--layers/--matrices/--rhos``) generates only the configs it does not hold yet: the rows of
@@ -26,9 +32,10 @@ under ``"baseline"``), and a ``"configs"`` list whenever there are several.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -46,9 +53,10 @@ from interp.edits.svd_cache import SVDCache
 from interp.errors import UsageError, check_positive
 from interp.generate import GenerateConfig, Generator, plan_batches, split_common_prefix
 from interp.gsm8k.summary import summarize
-from interp.io import config_from_dict, existing_file, output_dir, output_lock, read_json, temp_path, to_jsonable, write_json, write_parquet
+from interp.io import config_from_dict, existing_file, output_dir, to_jsonable, write_json, write_parquet, write_text
 from interp.models.loading import HookedModel, check_context, load_model
 from interp.models.spec import DEFAULT_SPEC, ModelSpec
+from interp.store import RunDefinition, RunStore
 from interp.tasks import gsm8k_readout as gsm
 from interp.tasks.base import warn_fewer_prompts
 
@@ -174,42 +182,55 @@ def _slug(label: str) -> str:
     return re.sub(r"[^\w.+-]", "_", label)
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = temp_path(path)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+COMMAND = "gsm8k"
+#: how the user names each defining field and input file
+FIELD_NAMES = {
+    **{f.name: "--" + f.name.replace("_", "-") for f in dataclasses.fields(GSM8KRun)},
+    "prefix_sha256": "the few-shot prefix (with --exemplars train it follows --n and --seed)",
+}
 
 
-def _check_resume(out: Path, config: GSM8KRun, prefix: str | None = None) -> None:
-    """UsageError when ``out`` holds a run with different generating options (or, given
-    ``prefix``, another few-shot prefix: with ``--exemplars train`` it depends on the questions)."""
-    path = out / "config.json"
-    if not path.is_file():
-        return
+def defining_fields(config: GSM8KRun, prefix: str | None) -> dict[str, Any]:
+    """What a resumed run must repeat: the options that change what is generated for a problem
+    (not the input files' paths: their content is compared) and the few-shot ``prefix`` (by sha256)."""
+    values = to_jsonable(config)
+    defining = {k: v for k, v in values.items() if k not in _RESUMABLE_CHANGES and k not in _INPUT_FILES}
+    defining["prefix_sha256"] = None if prefix is None else hashlib.sha256(prefix.encode("utf-8")).hexdigest()
+    return defining
+
+
+def _input_files(config: GSM8KRun) -> dict[str, Path]:
+    return {name: Path(value).expanduser() for name in _INPUT_FILES if (value := getattr(config, name)) is not None}
+
+
+def _legacy(data: dict[str, Any]) -> RunDefinition | None:
+    """A ``config.json`` written before the run-folder store: the flat config (input files by path, not compared)."""
+    if "format" in data or not {"n_shot", "exemplars", "max_new_tokens"} <= set(data):
+        return None
     try:
-        old = read_json(path)
-        old_config = to_jsonable(GSM8KRun.from_dict(old))
-    except (OSError, ValueError, UsageError) as err:
-        raise UsageError(f"{path} cannot be read as an interp gsm8k run ({err}); use a new --out, or remove the folder to start over") from None
-    if prefix is not None and old.get("prefix") not in (None, prefix):
-        raise UsageError(f"{out} holds a run with another few-shot prefix (the exemplars changed with --n); use a new --out")
-    new = to_jsonable(config)
-    for values in (old_config, new):  # a file named relatively or absolutely is the same file
-        for key in _INPUT_FILES:
-            if values.get(key):
-                values[key] = str(Path(values[key]).expanduser().resolve())
-    differs = sorted(k for k in new if k not in _RESUMABLE_CHANGES and old_config.get(k) != new[k])
-    if differs:
-        raise UsageError(
-            f"{out} holds a run with other options ({', '.join('--' + k.replace('_', '-') for k in differs)} differ); "
-            "use a new --out, or the same options to resume it"
-        )
+        config = GSM8KRun.from_dict(data)
+    except (UsageError, TypeError, ValueError, KeyError):
+        return None
+    return RunDefinition(COMMAND, defining_fields(config, data.get("prefix")), dict.fromkeys(_input_files(config)), data)
 
 
-def _done_rows(folder: Path, previous: pd.DataFrame | None) -> tuple[list[pd.DataFrame], set[int]]:
-    """The rows of a config already generated: its part files, then its rows of the previous
+def run_store(out: str | Path) -> RunStore:
+    """The run folder of ``interp gsm8k`` at ``out``."""
+    return RunStore(out, command=COMMAND, field_names=FIELD_NAMES, legacy=_legacy)
+
+
+def _part_of_its_edit(name: str, meta: dict[str, Any]) -> str | None:
+    """A batch's part lies in its edit's folder (the json names the edit)."""
+    edit = meta.get("edit")
+    if not isinstance(edit, str) or _slug(edit) != name.split("/")[0]:
+        return f"{name}.json does not name the edit of its folder"
+    return None
+
+
+def _done_rows(store: RunStore, label: str, previous: pd.DataFrame | None) -> tuple[list[pd.DataFrame], set[int]]:
+    """The rows of a config already generated: its parts, then its rows of the previous
     ``results.parquet`` not in a part (``previous``, this config's rows only)."""
-    frames = [pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet"))]
+    frames = [store.read_part(name) for name in store.part_names(_slug(label))]
     done = {int(i) for f in frames for i in f["id"]}
     if previous is not None:
         rest = previous[~previous["id"].isin(done)]
@@ -217,6 +238,15 @@ def _done_rows(folder: Path, previous: pd.DataFrame | None) -> tuple[list[pd.Dat
             frames.insert(0, rest.reset_index(drop=True))
             done |= {int(i) for i in rest["id"]}
     return frames, done
+
+
+def _recorded_info(store: RunStore, label: str) -> dict[str, Any]:
+    """What the latest batch of a config recorded about its edits (so a config found finished is reported alike)."""
+    for name in reversed(store.part_names(_slug(label))):
+        info = store.read_meta(name).get("info")
+        if isinstance(info, dict):
+            return info
+    return {}
 
 
 def _previous_results(out: Path) -> pd.DataFrame | None:
@@ -257,7 +287,7 @@ def generate_config(
     model: HookedModel,
     prompts: Prompts,
     edits: tuple[Edit, ...],
-    folder: Path,
+    store: RunStore,
     gen_config: GenerateConfig,
     *,
     means=None,
@@ -266,16 +296,15 @@ def generate_config(
     bar: tqdm | None = None,
     previous: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Generate every problem not yet in ``folder`` (nor in ``previous``, this config's rows of an
-    earlier ``results.parquet``) under ``edits``; all rows of this config, in problem order."""
+    """Generate every problem not yet in ``store``'s parts of this config (nor in ``previous``, its rows
+    of an earlier ``results.parquet``) under ``edits``, one part per batch; all rows of this config, in problem order."""
     label = edits_label(edits)
-    frames, done = _done_rows(folder, previous)
+    frames, done = _done_rows(store, label, previous)
     todo = [i for i, p in enumerate(prompts.problems) if p.id not in done]
     if bar is not None:
         bar.update(len(prompts.problems) - len(todo))
-    info: dict[str, Any] = {}
+    info = _recorded_info(store, label)
     if todo:
-        folder.mkdir(parents=True, exist_ok=True)
         with apply_edits(model, edits, means=means, svd_cache=svd_cache, seed=seed) as report:
             generator = Generator(model, prompts.prefix_ids, gen_config)
             info = {"n_matrices_edited": report.n_matrices_edited, "n_hooks": report.n_hooks, "backend": generator.backend}
@@ -287,7 +316,7 @@ def generate_config(
                 output = generator.run_batch([prompts.suffix_ids[i] for i in indices])
                 wall = time.perf_counter() - start
                 frame = _batch_rows(prompts, indices, output.generations, label, part, wall)
-                write_parquet(folder / f"part-{part:05d}.parquet", frame)
+                store.write_part(f"{_slug(label)}/part-{part:05d}", frame, {"edit": label, "batch": part, "n_rows": len(frame), "info": info})
                 frames.append(frame)
                 part += 1
                 if bar is not None:
@@ -326,12 +355,16 @@ def _means(model: HookedModel, configs: list[tuple[Edit, ...]], lm_text: str | N
 def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
     """Generate, score and write the run folder (see the module doc); returns summary.json's content.
 
-    The output folder is checked writable and locked (one writer) before the model is loaded.
+    The output folder is checked writable before the data are read, and locked (one writer) and
+    checked resumable (see the module doc) before the model is loaded.
     """
     _check_inputs(config)
-    out = output_dir(config.out)
-    with output_lock(out):
-        return _run_gsm8k(config, out)
+    output_dir(config.out)
+    problems, exemplars = load_problems(config)  # data errors before the model loads
+    store = run_store(config.out)
+    defining = defining_fields(config, gsm.FewShotPrompt(exemplars).prefix)
+    with store.open(defining, _input_files(config), to_jsonable(config)):
+        return _run_gsm8k(config, store, problems, exemplars)
 
 
 def _check_inputs(config: GSM8KRun) -> None:
@@ -342,26 +375,24 @@ def _check_inputs(config: GSM8KRun) -> None:
             existing_file(value, "--" + name.replace("_", "-"), expected)
 
 
-def _run_gsm8k(config: GSM8KRun, out: Path) -> dict[str, Any]:
-    _check_resume(out, config)
-    problems, exemplars = load_problems(config)  # data errors before the model loads
-    _check_resume(out, config, gsm.FewShotPrompt(exemplars).prefix)
+def _run_gsm8k(config: GSM8KRun, store: RunStore, problems: list[gsm.Problem], exemplars: tuple[gsm.Exemplar, ...]) -> dict[str, Any]:
+    out = store.root
+    store.drop_damaged_parts(_part_of_its_edit)  # each is generated again
     model = load_model(config.model, device=config.device)
     prompts = build_prompts(model, problems, exemplars, config.max_new_tokens)
     configs = edit_configs(config, model)
     means = _means(model, configs, config.lm_text)
     gen_config = GenerateConfig(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size, stop=(gsm.STOP,))
 
-    write_json(out / "config.json", {
-        **to_jsonable(config),
-        "model_display": model.spec.display,
-        "n_problems": len(problems),
-        "configs": [edits_label(c) for c in configs],
-        "exemplar_sources": [e.source for e in exemplars],
-        "n_prefix_tokens": len(prompts.prefix_ids),
-        "prefix": prompts.few_shot.prefix,
-    })
-    _write_text(out / "prompts.jsonl", "".join(
+    store.record(
+        model_display=model.spec.display,
+        n_problems=len(problems),
+        configs=[edits_label(c) for c in configs],
+        exemplar_sources=[e.source for e in exemplars],
+        n_prefix_tokens=len(prompts.prefix_ids),
+        prefix=prompts.few_shot.prefix,
+    )
+    write_text(out / "prompts.jsonl", "".join(
         json.dumps({"id": p.id, "prompt": prompts.few_shot.prompt(p.question), "n_prompt_tokens": prompts.n_tokens(i)}) + "\n"
         for i, p in enumerate(problems)
     ))
@@ -374,7 +405,7 @@ def _run_gsm8k(config: GSM8KRun, out: Path) -> dict[str, Any]:
             label = edits_label(edits)
             bar.set_postfix_str(label)
             frame, info = generate_config(
-                model, prompts, edits, out / "parts" / _slug(label), gen_config,
+                model, prompts, edits, store, gen_config,
                 means=means, svd_cache=svd_cache, seed=config.seed, bar=bar,
                 previous=None if previous is None else previous[previous["edit"] == label],
             )

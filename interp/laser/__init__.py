@@ -4,6 +4,7 @@
     suffix.py     cached residual + forward of only the blocks an edit can change
     sweep.py      evaluating configs (prompt metrics, LM cost) from cached residuals,
                   selection / held-out split, best config
+    parts.py      each evaluated config as a part of the run folder, so a killed sweep resumes
     run.py        ``interp laser-sweep``: the run folder (config, results, summary, figures, best.json)
     plots.py      heatmaps and before/after figures
     cli.py        the command and its options

@@ -10,14 +10,23 @@
     DIR/best.json                  the best lowrank config on the selection split, reported on the held-out rest
     DIR/p_the_vs_p_answer_best.png held-out prompts before and after the best edit
     DIR/compose.parquet            (--compose K >= 2) the candidates tried at each greedy step
+    DIR/parts/                     each evaluated config's values, written as soon as it is done
+                                   (:mod:`interp.laser.parts`)
 With ``--controls`` also ``zero`` and ``random`` edits at every place, ``gain_over_zero`` and the
 language-modelling cost (``lm_loss``, ``delta_lm_loss``), with their heatmaps. ``--kinds`` sweeps
 further kinds at every place (``mean``: the sublayer's output replaced by its mean over the
 reference text).
+
+The folder is a :class:`~interp.store.RunStore` (command ``laser-sweep``): a sweep killed at any
+moment and started again with the same options evaluates only the configs it has no part for
+and ends with the tables of an uninterrupted sweep. Every option defines the sweep except
+``--out``, ``--device``, ``--batch-size`` and ``--svd-cache-mb``; a ``--task`` file and
+``--lm-text`` are compared by content. Other options are refused naming the first that differs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -33,8 +42,9 @@ from interp.edits.means import ablation_means
 from interp.edits.spec import Edit
 from interp.edits.svd_cache import SVDCache
 from interp.errors import UsageError, check_positive
-from interp.io import config_from_dict, output_dir, output_lock, to_jsonable, write_json, write_parquet
+from interp.io import config_from_dict, to_jsonable, write_json, write_parquet
 from interp.laser.criteria import SELECT_BY
+from interp.laser.parts import check_part, evaluate, evaluate_step
 from interp.laser.sweep import (
     BASELINE,
     ConfigResult,
@@ -45,7 +55,6 @@ from interp.laser.sweep import (
     best_config,
     per_prompt_frame,
     result_report,
-    run_configs,
     score,
     split_indices,
     summary_frame,
@@ -57,7 +66,8 @@ from interp.scoring.forward import make_batches
 from interp.scoring.lm_loss import lm_batches, reference_contexts
 from interp.scoring.options import DEFAULT_LM_TOKENS, LM_CONTEXT
 from interp.scoring.summary import delta, summarize
-from interp.tasks import build_task, check_task_source
+from interp.store import RunDefinition, RunStore
+from interp.tasks import PREFIX, build_task, check_task_source
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +137,57 @@ class LaserSweep:
         """``kinds``, plus zero and random with ``controls``."""
         extra = ("zero", "random") if self.controls else ()
         return tuple(dict.fromkeys((*self.kinds, *extra)))
+
+
+COMMAND = "laser-sweep"
+#: options that say only how to run a sweep: a resumed sweep may change them
+HOW_TO_RUN = ("out", "device", "batch_size", "svd_cache_mb")
+#: the input files, compared by content (their paths are not part of the definition)
+_INPUTS = ("task_file", "lm_text")
+FIELD_NAMES = {**{f.name: "--" + f.name.replace("_", "-") for f in dataclasses.fields(LaserSweep)}, "task_file": "the --task file"}
+_GSM8K = "gsm8k:"
+
+
+def _task_file(task: str) -> Path | None:
+    """The file a ``prompts:FILE`` or ``gsm8k:FILE`` task reads (None for a built-in task)."""
+    if task.startswith(PREFIX):
+        from interp.tasks.custom import resolve_path  # the file the task will read (cwd, else prompts/)
+
+        return resolve_path(task[len(PREFIX):])
+    if task.startswith(_GSM8K):
+        return Path(task[len(_GSM8K):]).expanduser()
+    return None
+
+
+def defining_fields(config: LaserSweep) -> dict[str, Any]:
+    """What a resumed sweep must repeat: every option but :data:`HOW_TO_RUN` and the input files
+    (a task file is named by its file name, its content compared as an input)."""
+    values = to_jsonable(config)
+    defining = {k: v for k, v in values.items() if k not in HOW_TO_RUN and k not in _INPUTS}
+    if (file := _task_file(config.task)) is not None:
+        defining["task"] = config.task.split(":", 1)[0] + ":" + file.name
+    return defining
+
+
+def _input_files(config: LaserSweep) -> dict[str, Path]:
+    files = {"task_file": _task_file(config.task), "lm_text": None if config.lm_text is None else Path(config.lm_text)}
+    return {k: v for k, v in files.items() if v is not None}
+
+
+def _legacy(data: dict[str, Any]) -> RunDefinition | None:
+    """A ``config.json`` written before the run-folder store (the flat config; no parts, so nothing is reused)."""
+    if "format" in data or not {"select_frac", "matrices", "rhos", "task"} <= set(data):
+        return None
+    try:
+        config = LaserSweep.from_dict(data)
+    except (UsageError, TypeError, ValueError, KeyError):
+        return None
+    return RunDefinition(COMMAND, defining_fields(config), dict.fromkeys(_input_files(config)), data)
+
+
+def run_store(out: str | Path) -> RunStore:
+    """The run folder of ``interp laser-sweep`` at ``out``."""
+    return RunStore(out, command=COMMAND, field_names=FIELD_NAMES, legacy=_legacy)
 
 
 def _gain_over_zero(summary: pd.DataFrame) -> pd.DataFrame:
@@ -206,8 +267,12 @@ def greedy_compose(
     seed: int,
     progress: bool,
     metric: str = "log_ratio",
+    store: RunStore | None = None,
 ) -> tuple[list[dict[str, Any]], pd.DataFrame, ConfigResult]:
-    """Add, one at a time, the single edit at a new layer that most raises the selection score; stop at ``k_max`` or no gain."""
+    """Add, one at a time, the single edit at a new layer that most raises the selection score; stop at ``k_max`` or no gain.
+
+    Each step's candidates are a part of ``store`` (read back when a resumed sweep has them).
+    """
     current = first
     steps = [{"step": 1, "edits": [e.label for e in current.edits], "gain_select": score(current, baseline, split.select, metric),
               "gain_heldout": score(current, baseline, split.heldout, metric)}]
@@ -217,8 +282,8 @@ def greedy_compose(
         pool = [c for c in candidates if c[0].layer not in used]
         if not pool:
             break
-        results = run_configs(model, pool, measures, svd_cache=svd_cache, fixed=current.edits, seed=seed,
-                              progress=progress, desc=f"compose step {step}")
+        results = evaluate_step(store, step, model, pool, measures, fixed=current.edits, svd_cache=svd_cache, seed=seed,
+                                progress=progress)
         frame = summary_frame(results, baseline, split)
         frame.insert(0, "step", step)
         tried.append(frame)
@@ -237,18 +302,21 @@ def greedy_compose(
 def run_laser_sweep(config: LaserSweep, *, progress: bool = True, model: HookedModel | None = None) -> dict[str, Any]:
     """Run the sweep and write the run folder; returns best.json's content (plus timings).
 
-    The output folder is checked writable and locked (one writer) before the model is loaded.
+    The output folder is checked writable, locked (one writer) and checked resumable (see the
+    module doc) before the model is loaded.
     """
     check_task_source(config.task, config.relations)
-    out = output_dir(config.out)
-    with output_lock(out):
-        return _run_laser_sweep(config, out, progress=progress, model=model)
+    store = run_store(config.out)
+    with store.open(defining_fields(config), _input_files(config), to_jsonable(config)):
+        return _run_laser_sweep(config, store, progress=progress, model=model)
 
 
-def _run_laser_sweep(config: LaserSweep, out: Path, *, progress: bool, model: HookedModel | None) -> dict[str, Any]:
+def _run_laser_sweep(config: LaserSweep, store: RunStore, *, progress: bool, model: HookedModel | None) -> dict[str, Any]:
     from interp.laser.plots import before_after, laser_heatmaps  # plotting (matplotlib): only when figures are written
 
     t_start = time.perf_counter()
+    out = store.root
+    store.drop_damaged_parts(check_part)  # each is evaluated again
     model = model if model is not None else load_model(config.model, device=config.device)
     for m in config.matrices:
         model.arch.ref(m)  # UsageError listing the matrices this family has
@@ -274,8 +342,8 @@ def _run_laser_sweep(config: LaserSweep, out: Path, *, progress: bool, model: Ho
     timing = Timing()
     configs = [BASELINE] + grid.configs()
     log.info("%s: %d configs x %d prompts (%s)", model.spec.display, len(configs), len(prompt_set), prompt_set.task)
-    results = run_configs(
-        model, configs, measures, svd_cache=svd_cache, means=means, seed=config.seed, progress=progress, timing=timing
+    results = evaluate(
+        store, model, configs, measures, svd_cache=svd_cache, means=means, seed=config.seed, progress=progress, timing=timing
     )
     baseline, edited = results[0], results[1:]
 
@@ -306,7 +374,8 @@ def _run_laser_sweep(config: LaserSweep, out: Path, *, progress: bool, model: Ho
     if config.compose > 1:
         candidates = [c for c in grid.configs() if c[0].kind == "lowrank"]
         steps, tried, composed = greedy_compose(
-            model, best, candidates, measures, baseline, split, config.compose, svd_cache, allowed, config.seed, progress, metric
+            model, best, candidates, measures, baseline, split, config.compose, svd_cache, allowed, config.seed, progress, metric,
+            store=store,
         )
         record["compose"] = {
             "steps": steps,
@@ -319,11 +388,10 @@ def _run_laser_sweep(config: LaserSweep, out: Path, *, progress: bool, model: Ho
     record["n_configs"] = len(configs)
     record["svd_cache"] = svd_cache.stats()
     record["seconds"] = {"total": time.perf_counter() - t_start, "advance": timing.advance, "edit": timing.edit, "suffix": timing.suffix}
-    write_json(out / "config.json", {
-        **to_jsonable(config), "model_display": model.spec.display, "layers_resolved": list(layers),
-        "n_prompts": len(prompt_set), "n_skipped": prompt_set.n_skipped, "skipped": prompt_set.skipped,
-        "select_indices": split.select.tolist(), "lm_text_source": lm_source,
-    })
+    store.record(
+        model_display=model.spec.display, layers_resolved=list(layers), n_prompts=len(prompt_set),
+        n_skipped=prompt_set.n_skipped, skipped=prompt_set.skipped, select_indices=split.select.tolist(), lm_text_source=lm_source,
+    )
     write_parquet(out / "summary.parquet", summary)
     if "relation" in prompt_set.columns:
         write_parquet(out / "summary_by_relation.parquet", summary_by_relation(results, baseline, prompt_set.columns["relation"]))

@@ -69,7 +69,7 @@ class CorpusConfig:
     sources: tuple[str, ...] = DEFAULT_SOURCES
     max_chars: int | None = None  # cap on each source's characters (tests, tiny runs); None = all
     seed: int = 0  # order of the rendered sentences, the stories' names, places, objects and templates
-    fact_repeats: int = 16  # times each (fact, paraphrase) sentence appears
+    fact_repeats: int = 32  # times each (fact, paraphrase) sentence appears
     ioi_stories: int = 20_000  # IOI-style stories rendered
     people_docs: int = 40_000  # single-person passages rendered (names in non-IOI text)
     hf_split: str = "train"  # split of an hf:NAME source
@@ -622,32 +622,3 @@ def source_table(corpus: Corpus) -> str:
         rows.append(f"| {s.name} | {s.n_documents:,} | {s.n_chars:,} | {s.n_dropped} | {s.sha256[:12]} |")
     rows.append(f"| total | {len(corpus.documents):,} | {corpus.n_chars:,} | {sum(s.n_dropped for s in corpus.sources)} | |")
     return "\n".join(rows)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m interp.lm.corpus [--source S ...] [--vocab N ...]``: the default corpus's sources and tokenizer coverage."""
-    import argparse
-    import time
-
-    from interp.lm.tokenizer import coverage_table, train_tokenizer
-
-    parser = argparse.ArgumentParser(prog="python -m interp.lm.corpus", description=main.__doc__)
-    parser.add_argument("--source", action="append", help=f"a corpus source (repeat); default: {' '.join(DEFAULT_SOURCES)}")
-    parser.add_argument("--max-chars", type=int, default=None)
-    parser.add_argument("--vocab", type=int, nargs="*", default=[4096, 2048], help="tokenizer vocabulary sizes to report")
-    args = parser.parse_args(argv)
-    config = CorpusConfig(sources=tuple(args.source) if args.source else DEFAULT_SOURCES, max_chars=args.max_chars)
-    start = time.perf_counter()
-    corpus = build_corpus(config)
-    built = time.perf_counter() - start
-    print(source_table(corpus))
-    print(f"\nbuild_corpus: {built:.1f} s")
-    for vocab in args.vocab:
-        start = time.perf_counter()
-        tokenizer = train_tokenizer(corpus.documents, vocab)
-        print(f"\ntokenizer, vocabulary {vocab} (trained in {time.perf_counter() - start:.1f} s):")
-        print(coverage_table(tokenizer, corpus.documents))
-
-
-if __name__ == "__main__":
-    main()

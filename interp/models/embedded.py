@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from interp.errors import UsageError
+from interp.io import remove_stale_temp, write_folder
 from interp.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -70,28 +70,27 @@ class EmbeddedModel:
             return target
         log.info("dequantizing %s from GGUF once; cached at %s", self.key, target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{self.key}-") as tmp:
-            work = Path(tmp)
-            gguf = self.gguf_path(work)
-            import torch  # heavy: only when a GGUF is dequantized (once per machine)
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+        remove_stale_temp(target.parent)  # half folders of killed dequantizations
 
-            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-            # A dequantized model still carries its GGUF quantization_config; drop it to save.
-            model.config.quantization_config = None
-            if hasattr(model.config, "__dict__"):
-                model.config.__dict__.pop("quantization_config", None)
-            if hasattr(model, "hf_quantizer"):
-                model.hf_quantizer = None
-            out = work / "model"
-            model.save_pretrained(out)
-            tokenizer.save_pretrained(out)
-            (out / _DONE_MARKER).write_text(f"{self.package}:{self.gguf_name}\n")
-            if target.exists():
-                shutil.rmtree(target)
-            out.rename(target)  # atomic on one filesystem: a killed run leaves no half folder
-        return target
+        def dequantize(out: Path) -> None:
+            with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{self.key}-") as tmp:
+                gguf = self.gguf_path(Path(tmp))
+                import torch  # heavy: only when a GGUF is dequantized (once per machine)
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+
+                tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+                model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+                # A dequantized model still carries its GGUF quantization_config; drop it to save.
+                model.config.quantization_config = None
+                if hasattr(model.config, "__dict__"):
+                    model.config.__dict__.pop("quantization_config", None)
+                if hasattr(model, "hf_quantizer"):
+                    model.hf_quantizer = None
+                model.save_pretrained(out)
+                tokenizer.save_pretrained(out)
+                (out / _DONE_MARKER).write_text(f"{self.package}:{self.gguf_name}\n")
+
+        return write_folder(target, dequantize)  # renamed into place whole: a killed run leaves no half folder
 
 
 EMBEDDED: dict[str, EmbeddedModel] = {

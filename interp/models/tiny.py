@@ -95,7 +95,9 @@ def _training_text() -> list[str]:
     texts = [_BUILTIN_TEXT] * 20
     root = prompts_dir()
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in {".txt", ".json", ".jsonl"}:
+        # prompts/lm is the language-model corpus's data, not an evaluation prompt set: left out, so the
+        # tiny tokenizer stays what it was before that folder existed
+        if path.is_file() and path.suffix in {".txt", ".json", ".jsonl"} and path.relative_to(root).parts[0] != "lm":
             texts.append(path.read_text(encoding="utf-8"))
     names_file = root / "ioi" / "names.txt"
     if names_file.is_file():

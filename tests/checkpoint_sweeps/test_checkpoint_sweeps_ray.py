@@ -41,7 +41,8 @@ def test_ray_executor_records_a_corrupt_step_like_the_local_one(local_ray, refer
 
     _, expected = reference_sweep
     (steps_dir_copy / "step1" / "model.safetensors").write_bytes(b"")
-    report = run_sweep(SweepConfig(out=str(tmp_path), model=ModelSpec.parse(str(steps_dir_copy)), executor="ray", **sweep_args))
+    out = tmp_path / "sweep"  # not tmp_path itself: the checkpoints copied there are not a sweep's files
+    report = run_sweep(SweepConfig(out=str(out), model=ModelSpec.parse(str(steps_dir_copy)), executor="ray", **sweep_args))
     assert list(report.failed) == [1] and sorted(report.evaluated) == [0, 2, 4, 8]
-    assert_same_rows(pd.read_parquet(tmp_path / "results.parquet"), expected[expected["step"] != 1])
-    assert [f["step"] for f in json.loads((tmp_path / "warnings.json").read_text())["failed_steps"]] == [1]
+    assert_same_rows(pd.read_parquet(out / "results.parquet"), expected[expected["step"] != 1])
+    assert [f["step"] for f in json.loads((out / "warnings.json").read_text())["failed_steps"]] == [1]

@@ -85,3 +85,50 @@ def test_fingerprint_sees_every_bit_and_groups_duplicates():
     renamed = {"v" if k == "w" else k: v for k, v in state.items()}
     assert state_fingerprint(state) != state_fingerprint(renamed)
     assert duplicate_groups({0: "a", 1: "a", 2: "b"}) == [[0, 1]]
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def _as_written_before_the_store(folder) -> None:
+    """Rewrite ``folder/sweep.json`` in the format sweeps had before the run-folder store."""
+    import json
+
+    data = json.loads((folder / "sweep.json").read_text())
+    old = {"format": "interp-checkpoint-sweep", "version": 1, "arguments": data["arguments"],
+           "source": data["source"], "steps_resolved": data["steps_resolved"]}
+    (folder / "sweep.json").write_text(json.dumps(old))
+
+
+def test_a_sweep_folder_written_before_the_store_resumes_and_refuses_other_arguments(reference_sweep, tiny_steps_dir, sweep_args, tmp_path):
+    import json
+    import shutil
+
+    from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
+    from interp.models.spec import ModelSpec
+
+    ref_dir, _ = reference_sweep
+    out = tmp_path / "old"
+    shutil.copytree(ref_dir, out)
+    _as_written_before_the_store(out)
+    report = run_sweep(SweepConfig(out=str(out), model=ModelSpec.parse(str(tiny_steps_dir)), **sweep_args))
+    assert report.evaluated == [] and report.already_done == [0, 1, 2, 4, 8]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), pd.read_parquet(ref_dir / "results.parquet"))
+    written = json.loads((out / "sweep.json").read_text())
+    assert written["format"] == "interp-run" and written["command"] == "checkpoint-sweep"
+    assert written["arguments"] == json.loads((ref_dir / "sweep.json").read_text())["arguments"]
+    _as_written_before_the_store(out)
+    with pytest.raises(UsageError, match=r"different arguments \(--seed was 0, now 1\)"):
+        run_sweep(SweepConfig(out=str(out), model=ModelSpec.parse(str(tiny_steps_dir)), **{**sweep_args, "seed": 1}))
+
+
+@pytest.mark.parametrize("name", ["toy-noisy-recall", "tiny-demo/ioi", "tiny-demo/factual"])
+def test_the_committed_sweep_folders_still_read_and_merge(name, tmp_path):
+    from interp.checkpoint_sweeps.run import merge_sweeps
+
+    folder = REPO / "results" / "checkpoint_sweep" / name
+    definition = SweepStore(folder).read_definition()
+    assert definition.command == "checkpoint-sweep" and definition.info["steps_resolved"]
+    report = merge_sweeps([folder], tmp_path / "merged")
+    assert report.missing == [] and report.already_done == definition.info["steps_resolved"]
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "merged" / "results.parquet"), pd.read_parquet(folder / "results.parquet"))

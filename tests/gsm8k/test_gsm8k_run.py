@@ -146,7 +146,7 @@ def test_resume_refuses_other_options_and_grows_n(tiny_llama_1k, gsm_files, tmp_
     test, _ = gsm_files
     out = tmp_path / "run"
     assert run(*_args(tiny_llama_1k, test, out, "--n", "1")).exit_code == 0
-    assert_one_line_error(run(*_args(tiny_llama_1k, test, out, "--n-shot", "1")), "--n-shot differ", "new --out")
+    assert_one_line_error(run(*_args(tiny_llama_1k, test, out, "--n-shot", "1")), "--n-shot was 2, now 1", "another --out")
     calls: list[int] = []
     original = Generator.run_batch
     monkeypatch.setattr(Generator, "run_batch", lambda self, s: (calls.append(len(s)), original(self, s))[1])
@@ -175,7 +175,72 @@ def test_edits_added_to_a_finished_run_generate_only_the_new_config(tiny_llama_1
     pd.testing.assert_frame_equal(frame[frame["edit"] == "baseline"].reset_index(drop=True), baseline)
     assert list(pd.read_parquet(out / "summary.parquet")["edit"]) == ["baseline", "0:mlp_in:lowrank:0.5"]
     # another seed would change what a random edit generates: still refused
-    assert_one_line_error(run(*_args(tiny_llama_1k, test, out, "--seed", "3")), "--seed differ")
+    assert_one_line_error(run(*_args(tiny_llama_1k, test, out, "--seed", "3")), "--seed was 0, now 3")
+
+
+def test_an_edited_data_file_is_refused_and_a_damaged_batch_generated_again(tiny_llama_1k, gsm_files, gsm_rows, tmp_path, monkeypatch):
+    test, _ = gsm_files
+    out = tmp_path / "run"
+    assert run(*_args(tiny_llama_1k, test, out)).exit_code == 0
+    whole = pd.read_parquet(out / "results.parquet")
+    parts = sorted((out / "parts" / "baseline").glob("part-*.parquet"))
+    assert len(parts) == 2 and all(p.with_suffix(".json").is_file() for p in parts)  # batch size 2: problems 0-1, 2
+
+    parts[1].write_bytes(parts[1].read_bytes()[:50])  # a truncated batch
+    (out / "results.parquet").unlink()
+    calls: list[int] = []
+    original = Generator.run_batch
+    monkeypatch.setattr(Generator, "run_batch", lambda self, s: (calls.append(len(s)), original(self, s))[1])
+    assert run(*_args(tiny_llama_1k, test, out)).exit_code == 0
+    assert calls == [1]  # only the damaged batch's problem
+    cols = list(RESULT_COLUMNS) + ["finish", "edit"]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet")[cols], whole[cols])
+
+    calls.clear()
+    assert run(*_args(tiny_llama_1k, test, out)).exit_code == 0 and calls == []  # finished: nothing generated
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_matrices_edited"] == 0 and summary["backend"]  # reported as when it was generated
+
+    Path(test).write_text(Path(test).read_text().replace("Tom has 3 apples", "Tom has 5 apples"))
+    assert_one_line_error(run(*_args(tiny_llama_1k, test, out)), "the content of --data differs", "another --out")
+
+
+def _as_written_before_the_store(folder: Path) -> None:
+    """``config.json`` as runs wrote it before the run-folder store: the flat config (as committed in results/gsm8k)."""
+    data = json.loads((folder / "config.json").read_text())
+    legacy = {k: v for k, v in data.items() if k not in ("format", "version", "command", "defining", "inputs")}
+    (folder / "config.json").write_text(json.dumps(legacy))
+
+
+def test_a_run_folder_written_before_the_store_gets_new_edits(tiny_llama_1k, gsm_files, tmp_path, monkeypatch):
+    import shutil
+
+    test, _ = gsm_files
+    out = tmp_path / "run"
+    assert run(*_args(tiny_llama_1k, test, out)).exit_code == 0
+    baseline = pd.read_parquet(out / "results.parquet")
+    shutil.rmtree(out / "parts")
+    _as_written_before_the_store(out)
+    assert_one_line_error(run(*_args(tiny_llama_1k, test, out, "--max-new-tokens", "5")), "--max-new-tokens was 6, now 5")
+    calls: list[int] = []
+    original = Generator.run_batch
+    monkeypatch.setattr(Generator, "run_batch", lambda self, s: (calls.append(len(s)), original(self, s))[1])
+    assert run(*_args(tiny_llama_1k, test, out, "--laser", "0:mlp_in:0.5")).exit_code == 0
+    assert sum(calls) == 3  # the edit's problems only: the baseline rows of results.parquet are kept
+    frame = pd.read_parquet(out / "results.parquet")
+    pd.testing.assert_frame_equal(frame[frame["edit"] == "baseline"].reset_index(drop=True), baseline)
+    assert json.loads((out / "config.json").read_text())["command"] == "gsm8k"
+
+
+@pytest.mark.parametrize("name", ["smollm2-135m", "gemma-3-270m", "harness-smollm2-135m", "harness-gemma-3-270m"])
+def test_the_committed_gsm8k_folders_still_read(name):
+    from interp.gsm8k.run import run_store
+
+    folder = Path(__file__).resolve().parents[2] / "results" / "gsm8k" / name
+    definition = run_store(folder).read_definition()
+    assert definition.command == "gsm8k" and definition.defining["prefix_sha256"] and set(definition.inputs) == {"data"}
+    config = GSM8KRun.from_dict(json.loads((folder / "config.json").read_text()))
+    assert definition.defining["model"] == config.model.to_json_value() and config.model.name in name
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import interp.laser.run as laser_run
+import interp.laser.parts as laser_parts  # where the sweep calls run_configs
 from interp.edits.grid import LayerSpec
 from interp.laser.run import LaserSweep, run_laser_sweep
 from interp.models.spec import ModelSpec
@@ -24,7 +24,7 @@ def scrambled_metric(monkeypatch):
     are drawn, so that which config wins on which split is known from the table alone.
     """
     rng = np.random.default_rng(1)
-    real = laser_run.run_configs
+    real = laser_parts.run_configs
 
     def run_configs(*args, **kwargs):
         results = real(*args, **kwargs)
@@ -33,7 +33,7 @@ def scrambled_metric(monkeypatch):
             r.values[METRIC] = rng.normal(0.0, 1.0, n).astype(np.float32) if r.edits else np.zeros(n, np.float32)
         return results
 
-    monkeypatch.setattr(laser_run, "run_configs", run_configs)
+    monkeypatch.setattr(laser_parts, "run_configs", run_configs)
 
 
 def test_best_is_chosen_on_the_selection_split_where_the_splits_disagree(

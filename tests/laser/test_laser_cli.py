@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -103,3 +104,76 @@ def test_eval_with_edits(gpt2_dir, tmp_path):
 def test_eval_bad_edits(gpt2_dir, tmp_path, extra, needles):
     result = run("eval", "--model", gpt2_dir, "--task", "factual", "--n", "4", "--out", str(tmp_path / "x"), *extra)
     assert_one_line_error(result, *needles)
+
+
+def test_a_sweep_started_again_evaluates_only_what_it_lacks_and_refuses_other_options(gpt2_dir, tmp_path, monkeypatch):
+    import interp.laser.parts as parts
+
+    args = ("--layers", "0,1", "--rhos", "0.5,0.1", "--controls", "--lm-tokens", "256", "--compose", "2", "--relations",
+            "located_in,capital_of")
+    whole = tmp_path / "whole"
+    assert sweep(gpt2_dir, whole, *args).exit_code == 0
+    out = tmp_path / "again"
+    assert sweep(gpt2_dir, out, *args).exit_code == 0
+    names = sorted(p.stem for p in (out / "parts").glob("*.parquet"))
+    assert len(names) == 1 + 2 * 2 * (2 + 2 + 1) and (out / "parts" / "compose" / "step2.parquet").is_file()
+
+    # (baseline; 2 layers x 2 matrices x lowrank, random at 2 rhos and zero) a run killed part way: two configs never written, one part truncated, the tables not rebuilt
+    for name in ("1_mlp_out_random_0.1", "0_mlp_in_zero"):
+        (out / "parts" / f"{name}.parquet").unlink()
+    (out / "parts" / "baseline.parquet").write_bytes((out / "parts" / "baseline.parquet").read_bytes()[:40])
+    for table in ("results.parquet", "summary.parquet", "best.json"):
+        (out / table).unlink()
+    evaluated: list[str] = []
+    real = parts.run_configs
+
+    def counting(model, configs, *a, **k):
+        evaluated.extend(f"{k.get('fixed', ())}+{c}" for c in configs)
+        return real(model, configs, *a, **k)
+
+    monkeypatch.setattr(parts, "run_configs", counting)
+    result = sweep(gpt2_dir, out, *args)
+    assert result.exit_code == 0, result.output
+    assert len(evaluated) == 3  # the baseline and the two lost configs (compose step 2's candidates are read back)
+    for table in ("results.parquet", "summary.parquet", "summary_by_relation.parquet", "compose.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / table), pd.read_parquet(whole / table), check_exact=True, obj=table)
+
+    evaluated.clear()
+    finished = sweep(gpt2_dir, out, *args, "--batch-size", "3")  # how to run may change; a finished sweep has nothing to do
+    assert finished.exit_code == 0 and evaluated == []
+    printed = [[line for line in r.output.splitlines() if line.startswith(("best", "gain", "held-out", "LM loss", "composition"))]
+               for r in (finished, result)]
+    assert len(printed[0]) >= 5 and printed[0] == printed[1]
+    assert_one_line_error(sweep(gpt2_dir, out, *args[:-2], "--seed", "1"), "--relations was", "now []", "another --out")
+    assert_one_line_error(sweep(gpt2_dir, out, *args, "--seed", "1"), "--seed was 0, now 1", "the same options to resume")
+    assert_one_line_error(sweep(gpt2_dir, out, *args, "--rhos", "0.5"), "--rhos was [0.5, 0.1], now [0.5]")
+    assert evaluated == []
+
+
+def test_a_prompts_file_is_compared_by_content(gpt2_dir, tmp_path):
+    prompts = tmp_path / "facts.jsonl"
+    rows = [{"prompt": "The capital of France is", "answer": " Paris"}, {"prompt": "The sky is", "answer": " blue"},
+            {"prompt": "Water is", "answer": " wet"}]
+    prompts.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "s"
+    args = ("laser-sweep", "--model", gpt2_dir, "--n", "3", "--layers", "1", "--rhos", "0.5", "--device", "cpu", "--out", str(out))
+    assert run(*args, "--task", f"prompts:{prompts}").exit_code == 0
+    moved = tmp_path / "moved" / "facts.jsonl"
+    moved.parent.mkdir()
+    prompts.rename(moved)
+    assert run(*args, "--task", f"prompts:{moved}").exit_code == 0  # the same content elsewhere resumes
+    moved.write_text("".join(json.dumps(r) + "\n" for r in reversed(rows)))
+    assert_one_line_error(run(*args, "--task", f"prompts:{moved}"), "the content of the --task file differs")
+
+
+@pytest.mark.parametrize("folder", sorted(
+    str(p.parent.relative_to(Path(__file__).resolve().parents[2]))
+    for p in (Path(__file__).resolve().parents[2] / "results").glob("**/best.json")
+))
+def test_the_committed_sweep_folders_still_read(folder):
+    from interp.laser.run import LaserSweep, run_store
+
+    root = Path(__file__).resolve().parents[2] / folder
+    definition = run_store(root).read_definition()
+    config = LaserSweep.from_dict(json.loads((root / "config.json").read_text()))
+    assert definition.command == "laser-sweep" and definition.defining["rhos"] == list(config.rhos)

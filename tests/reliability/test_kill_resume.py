@@ -1,13 +1,13 @@
-"""Random-kill resume: ``interp checkpoint-sweep`` killed with SIGKILL at random moments (drawn from
-a seeded numpy Generator) several times, then run to the end, gives exactly the
-``results.parquet`` and ``summary.parquet`` of an uninterrupted run, and a reader never finds a
-torn file in between.
+"""Random-kill resume, for every resumable command: ``interp checkpoint-sweep``, ``laser-sweep`` and
+``gsm8k`` killed with SIGKILL at random moments (drawn from a seeded numpy Generator) several
+times, then run to the end, give exactly the tables of an uninterrupted run, never write a
+finished part again, and a reader never finds a torn file in between.
 
-The runs are driven by ``sweep_killer.py`` in its own process: it imports the CLI once and forks
+The runs are driven by ``run_killer.py`` in its own process: it imports the CLI once and forks
 one child per run (a fresh interpreter per run would pay several seconds of imports each). A
 moment is drawn after the child holds its folder's lock, so the window covers opening the
-sources, writing ``sweep.json``, each step's part and the tables' rebuilds; an attempt that
-finishes first is simply not killed. ``-s`` prints the attempts.
+sources, writing the definition, each part and the tables' rebuilds; an attempt that finishes
+first is simply not killed. ``-s`` prints the attempts.
 """
 
 from __future__ import annotations
@@ -33,6 +33,57 @@ ARGS = ["--steps", "all", "--task", "factual", "--n", "6", "--laser", "1:mlp_in:
 TIMEOUT_S = 300
 
 
+def _kill_and_resume(tmp_path: Path, seconds: float, n_parts: int, command: list[str]) -> dict:
+    """Drive ``interp COMMAND`` through ATTEMPTS random kills and a final run; check what holds for
+    every command (no torn file, enough kills, a clean end, no finished part written again)."""
+    out = Path(command[command.index("--out") + 1])
+    report_path = tmp_path / "report.json"
+    driver = subprocess.run(
+        [sys.executable, str(HERE / "run_killer.py"), str(report_path), str(SEED), str(ATTEMPTS), f"{seconds:.3f}",
+         str(n_parts), "--", *command],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}, cwd=REPO,
+        timeout=TIMEOUT_S,
+    )
+    assert driver.returncode == 0, driver.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    attempts, final = report["attempts"], report["final"]
+    print("attempts:", [{k: a[k] for k in ("moment", "killed", "parts_before", "rc")} for a in attempts])
+
+    for a in attempts:
+        assert not a["torn"], f"attempt {a['attempt']} left torn files: {a['torn']}"
+        assert a["killed"] or a["rc"] == 0, (tmp_path / f"attempt{a['attempt']}.log").read_text()[-2000:]
+    assert sum(a["killed"] for a in attempts) >= 2, f"too few runs were killed before finishing: {attempts}"
+
+    assert final["rc"] == 0, final["output"][-2000:]
+    assert not final["torn"]
+    assert final["parts_before"] > 0, "no run was killed after writing a part: the resume from parts was not exercised"
+    assert final["rewritten"] == []  # finished parts are kept, not made again
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    return final
+
+
+def _reference(tmp_path: Path, command: list[str]) -> tuple[Path, float]:
+    """``interp COMMAND`` run once without interruption, in this process: (its folder, the seconds
+    until its last part was written). The kills are drawn over that span, where the parts are made;
+    the tables' rebuild and figures after it are covered by the margin of one part."""
+    from cli_helpers import run
+
+    folder = tmp_path / "uninterrupted"
+    t0 = time.time()
+    result = run(*command, "--out", str(folder))
+    assert result.exit_code == 0, result.output
+    last = max(p.stat().st_mtime for p in (folder / "parts").rglob("*.parquet"))
+    return folder, last - t0
+
+
+def _assert_same_tables(out: Path, reference: Path, names: tuple[str, ...], drop: tuple[str, ...] = ()) -> None:
+    for name in names:
+        got, want = (pd.read_parquet(folder / name).drop(columns=list(drop), errors="ignore") for folder in (out, reference))
+        pd.testing.assert_frame_equal(got, want, check_exact=True, obj=name)
+
+
+# -- checkpoint-sweep ------------------------------------------------------------------------------
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, tiny_steps_dir) -> tuple[Path, float]:
     """The same sweep run once without interruption (in this process): (folder, seconds it took)."""
@@ -53,25 +104,56 @@ def test_killed_at_random_moments_then_resumed_equals_the_uninterrupted_run(tiny
     reference, seconds = uninterrupted
     steps = sorted(tiny_steps_dir.glob("step*"))
     out = tmp_path / "killed"
-    report_path = tmp_path / "report.json"
-    command = [sys.executable, str(HERE / "sweep_killer.py"), str(report_path), str(SEED), str(ATTEMPTS), f"{seconds:.3f}",
-               str(len(steps)), "--", "--model", str(tiny_steps_dir), *ARGS, "--out", str(out)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    driver = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=TIMEOUT_S)
-    assert driver.returncode == 0, driver.stderr[-3000:]
-    report = json.loads(report_path.read_text())
-    attempts, final = report["attempts"], report["final"]
-    print("attempts:", [{k: a[k] for k in ("moment", "killed", "parts_before", "rc")} for a in attempts])
-
-    for a in attempts:
-        assert not a["torn"], f"attempt {a['attempt']} left torn files: {a['torn']}"
-        assert a["killed"] or a["rc"] == 0, (tmp_path / f"attempt{a['attempt']}.log").read_text()[-2000:]
-    assert sum(a["killed"] for a in attempts) >= 2, f"too few runs were killed before finishing: {attempts}"
-
-    assert final["rc"] == 0, final["output"][-2000:]
-    assert not final["torn"]
+    final = _kill_and_resume(tmp_path, seconds, len(steps), ["checkpoint-sweep", "--model", str(tiny_steps_dir), *ARGS, "--out", str(out)])
     assert f"{final['parts_before']} already done" in final["output"]  # finished steps are not evaluated again
-    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
     assert sorted(p.name for p in (out / "parts").glob("*.parquet")) == sorted(f"{p.name}.parquet" for p in steps)
-    for name in ("results.parquet", "summary.parquet"):
-        pd.testing.assert_frame_equal(pd.read_parquet(out / name), pd.read_parquet(reference / name), check_exact=True, obj=name)
+    _assert_same_tables(out, reference, ("results.parquet", "summary.parquet"))
+
+
+# -- laser-sweep ---------------------------------------------------------------------------------------
+
+LASER_ARGS = ["--task", "factual", "--n", "96", "--layers", "all", "--rhos", "0.5,0.1", "--controls", "--lm-tokens", "256",
+              "--compose", "2", "--device", "cpu"]
+LASER_PARTS = 1 + 2 * 2 * (2 + 2 + 1) + 1  # baseline; 2 layers x 2 matrices x (lowrank, random) x 2 rhos + zero; compose step 2
+
+
+def test_laser_sweep_killed_at_random_moments_then_resumed_equals_the_uninterrupted_run(tiny_model_dirs, tmp_path):
+    model = str(tiny_model_dirs["gpt2"])
+    reference, seconds = _reference(tmp_path, ["laser-sweep", "--model", model, *LASER_ARGS])
+    assert len(list((reference / "parts").rglob("*.parquet"))) == LASER_PARTS
+
+    out = tmp_path / "killed"
+    final = _kill_and_resume(tmp_path, seconds, LASER_PARTS, ["laser-sweep", "--model", model, *LASER_ARGS, "--out", str(out)])
+    assert "best (chosen on" in final["output"]
+    _assert_same_tables(out, reference, ("results.parquet", "summary.parquet", "compose.parquet"))
+    best, want = (json.loads((folder / "best.json").read_text()) for folder in (out, reference))
+    assert {k: v for k, v in best.items() if k not in ("seconds", "svd_cache")} == {k: v for k, v in want.items() if k not in ("seconds", "svd_cache")}
+
+
+# -- gsm8k ------------------------------------------------------------------------------------------------
+
+GSM_PROBLEMS = 16
+
+
+def _gsm_file(folder: Path) -> Path:
+    rows = [{"question": f"Ann has {i} apples and buys {i + 2} more. How many apples does she have?",
+             "answer": f"{i} + {i + 2} = <<{i}+{i + 2}={2 * i + 2}>>{2 * i + 2}\n#### {2 * i + 2}"} for i in range(GSM_PROBLEMS)]
+    path = folder / "test.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_gsm8k_killed_at_random_moments_then_resumed_equals_the_uninterrupted_run(long_tiny_dirs, tmp_path):
+    data = _gsm_file(tmp_path)
+    args = ["--model", str(long_tiny_dirs["llama"]), "--data", str(data), "--n-shot", "1", "--max-new-tokens", "16",
+            "--batch-size", "2", "--laser", "0:mlp_in:0.5", "--device", "cpu"]
+    reference, seconds = _reference(tmp_path, ["gsm8k", *args])
+    n_parts = 2 * GSM_PROBLEMS // 2  # two configs, batches of two problems
+    assert len(list((reference / "parts").rglob("*.parquet"))) == n_parts
+
+    out = tmp_path / "killed"
+    final = _kill_and_resume(tmp_path, seconds, n_parts, ["gsm8k", *args, "--out", str(out)])
+    assert "baseline: accuracy" in final["output"]
+    # timings differ from run to run; after a kill, the problems left are batched anew
+    _assert_same_tables(out, reference, ("results.parquet",), drop=("batch", "batch_wall_s"))
+    _assert_same_tables(out, reference, ("summary.parquet",), drop=("tokens_per_s", "generation_s"))

@@ -1,11 +1,13 @@
-"""Run ``interp checkpoint-sweep ARGS`` in child processes, SIGKILL them at random moments, then once more to the end.
+"""Run ``interp COMMAND ARGS`` in child processes, SIGKILL them at random moments, then once more to the end.
 
-Used by ``test_kill_resume.py``: ``python sweep_killer.py REPORT SEED ATTEMPTS SECONDS N_STEPS -- ARGS...``.
+Used by ``test_kill_resume.py``: ``python run_killer.py REPORT SEED ATTEMPTS SECONDS N_PARTS -- COMMAND ARGS...``
+(COMMAND one word of the CLI: ``checkpoint-sweep``, ``laser-sweep``, ``gsm8k``).
 The heavy imports happen once, here, before any tensor work; each run is a ``fork`` of this
 process that calls the CLI (so no run pays the imports, and no child inherits a thread pool).
 The moment of each kill is drawn from ``numpy.random.default_rng(SEED)``, uniformly over the
-time the work left would take (``SECONDS`` is an uninterrupted run's over ``N_STEPS`` steps), counted from the moment
-the child holds the output folder's lock. REPORT (json) lists each attempt and the final run.
+time the work left would take (``SECONDS`` is an uninterrupted run's, which writes ``N_PARTS``
+parts), counted from the moment the child holds the output folder's lock. REPORT (json) lists
+each attempt and the final run, and the finished parts the final run wrote again (none should be).
 """
 
 from __future__ import annotations
@@ -20,8 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import interp.checkpoint_sweeps.plots  # noqa: F401 - the figures' matplotlib too
 import interp.checkpoint_sweeps.run  # noqa: F401
-import interp.cli  # noqa: F401 - the command and the library it calls, imported once before forking
+import interp.cli  # noqa: F401 - the commands and the library they call, imported once before forking
+import interp.gsm8k.plots  # noqa: F401
+import interp.gsm8k.run  # noqa: F401
+import interp.laser.plots  # noqa: F401
+import interp.laser.run  # noqa: F401
 
 POLL_S = 0.005
 
@@ -35,7 +42,7 @@ def _child(args: list[str], log: Path) -> None:
     try:
         from interp.cli import app
 
-        app(["checkpoint-sweep", *args], standalone_mode=True)
+        app(args, standalone_mode=True)
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
@@ -96,22 +103,32 @@ def _torn_files(out: Path) -> list[str]:
     return torn
 
 
+def _parts(out: Path) -> dict[str, int]:
+    """{part: its parquet's mtime in ns} for the finished parts (parts/**/*.parquet, temporaries left out)."""
+    folder = out / "parts"
+    found = folder.rglob("*.parquet") if folder.is_dir() else []
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in found if not p.name.startswith(".")}
+
+
 def main(argv: list[str]) -> None:
     split = argv.index("--")
-    report_path, seed, attempts, seconds, n_steps = Path(argv[0]), int(argv[1]), int(argv[2]), float(argv[3]), int(argv[4])
+    report_path, seed, attempts, seconds, n_parts = Path(argv[0]), int(argv[1]), int(argv[2]), float(argv[3]), int(argv[4])
     args = argv[split + 1:]
     out = Path(args[args.index("--out") + 1])
     rng = np.random.default_rng(seed)
     runs = []
     for attempt in range(attempts):
-        parts = len(list((out / "parts").glob("step*.parquet")))
-        remaining = seconds * (n_steps - parts + 1) / (n_steps + 1)  # +1: the tables' final rebuild
+        parts = len(_parts(out))
+        remaining = seconds * (n_parts - parts + 1) / (n_parts + 1)  # +1: the tables' final rebuild
         moment = float(rng.uniform(0.0, remaining))
         log = report_path.with_name(f"attempt{attempt}.log")
         runs.append({"attempt": attempt, "parts_before": parts, **_run_once(args, out, log, moment), "torn": _torn_files(out)})
-    parts = len(list((out / "parts").glob("step*.parquet")))
+    before = _parts(out)
     final_log = report_path.with_name("final.log")
-    final = {"parts_before": parts, **_run_once(args, out, final_log, None), "output": final_log.read_text(), "torn": _torn_files(out)}
+    final = {"parts_before": len(before), **_run_once(args, out, final_log, None), "output": final_log.read_text(),
+             "torn": _torn_files(out)}
+    after = _parts(out)
+    final["rewritten"] = sorted(name for name, mtime in before.items() if after.get(name) != mtime)
     report_path.write_text(json.dumps({"attempts": runs, "final": final}, indent=2))
 
 
