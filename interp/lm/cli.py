@@ -51,7 +51,6 @@ def train(
 
     from interp.lm.checkpoint import check_run_folder
     from interp.lm.corpus import check_corpus
-    from interp.lm.train import keep_freed_memory
     from interp.lm.train import train as train_run
     from interp.models.loading import resolve_device
 
@@ -60,7 +59,6 @@ def train(
     check_run_folder(out, cfg)
     if dev.type == "cpu":
         torch.set_num_threads(threads or 1)
-        keep_freed_memory()
     elif threads:
         raise UsageError(f"--threads applies to CPU training; {dev} was chosen (--device)")
     result = train_run(cfg, out, device=dev, data_dir=data_dir, progress=progress)

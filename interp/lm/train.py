@@ -62,7 +62,7 @@ def keep_freed_memory() -> bool:
     again on every step: about 400,000 page faults per 10 steps of the small preset, a fifth of
     the step time on this machine. This process-wide setting (``mallopt(M_MMAP_MAX, 0)``,
     ``mallopt(M_TRIM_THRESHOLD, 1 GiB)``) keeps them in the heap; peak memory is unchanged. It is
-    for a process that trains (``interp lm train`` sets it on a CPU); a no-op where malloc is not glibc's.
+    for a process that trains (:func:`train` sets it on a CPU); a no-op where malloc is not glibc's.
     """
     import ctypes
     import ctypes.util
@@ -138,7 +138,8 @@ def train(
 ) -> TrainResult:
     """Train (or resume) the run ``config`` in the folder ``out``; see the module docstring.
 
-    ``data_dir`` is where the corpus files are (default: the shared data folder). Bad input
+    ``data_dir`` is where the corpus files are (default: the shared data folder). On a CPU it
+    sets malloc to keep freed memory, for the whole process (:func:`keep_freed_memory`). Bad input
     (a corpus file missing, a folder holding another run or other files, corpus files that
     changed, a corpus too small for one batch) is a UsageError before anything is written.
     """
@@ -146,6 +147,8 @@ def train(
     out = Path(out).expanduser()
     data_dir = None if data_dir is None else Path(data_dir)
     ckpt.check_run_folder(out, config)
+    if device.type == "cpu":
+        keep_freed_memory()
     check_corpus(config.corpus, data_dir)
     t0 = time.perf_counter()
     corpus = build_corpus(config.corpus, data_dir)
