@@ -41,6 +41,7 @@ from interp.store import RunStore
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class TrainResult:
     """What a call of :func:`train` did: the run folder, the steps trained now, the loss history of the whole run."""
@@ -178,7 +179,8 @@ def _run(config: TrainConfig, store: RunStore, device: torch.device, tokenizer, 
     model = build_model(config.model, len(tokenizer), eos, config.seed, device=device)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config)
-    save_at = checkpoint_steps(config.steps, config.checkpoints)
+    schedule = checkpoint_steps(config.steps, config.checkpoints)
+    save_at = set(schedule)
     history: list[dict[str, float]] = []
     speed: list[dict[str, Any]] = []
     start = 0
@@ -199,7 +201,7 @@ def _run(config: TrainConfig, store: RunStore, device: torch.device, tokenizer, 
     record: dict[str, Any] = {
         "tokenizer": _tokenizer_record(tokenizer),
         "model": {**counts, "tokens_per_step": config.tokens_per_step, "tokens_per_epoch": data.n_tokens},
-        "schedule": {"checkpoints": save_at, "warmup_steps": warmup_steps(config.optim, config.steps)},
+        "schedule": {"checkpoints": schedule, "warmup_steps": warmup_steps(config.optim, config.steps)},
     }
     store.record(**record, history=history, speed=speed, done=start >= config.steps)
 
