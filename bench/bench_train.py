@@ -12,10 +12,12 @@ initialisation) and the same batches (the corpus tokenized once, read in the run
 * ``interp checkpoint-sweep --steps all --task TASK`` over the trainer's checkpoints of one more
   run (``--sweep-checkpoints`` of them): seconds per checkpoint, loading included.
 
-The last line is ``trainer_vs_plain_loop: R x``.
+Both loops run with the malloc setting the trainer makes on a CPU
+(:func:`interp.lm.train.keep_freed_memory`, set here first; ``--default-malloc`` times the plain
+loop alone before it, with glibc's defaults, to show what it gains). The last line is ``trainer_vs_plain_loop: R x``.
 
     python bench/bench_train.py [--size small] [--steps 30] [--repeats 2] [--threads 1] [--device auto]
-                                [--task ioi] [--sweep-checkpoints 6] [--set key=value ...] [--quick]
+                                [--task ioi] [--sweep-checkpoints 6] [--set key=value ...] [--default-malloc] [--quick]
 
 ``--quick``: 8 steps, one repeat, the corpus cut to 300,000 characters per source, 3 checkpoints swept on 20 prompts.
 """
@@ -37,7 +39,7 @@ from interp.lm.data import TokenBlocks, tokenize_documents
 from interp.lm.model import build_model, quiet_progress
 from interp.lm.schedule import lr_factor
 from interp.lm.tokenizer import train_tokenizer
-from interp.lm.train import train
+from interp.lm.train import keep_freed_memory, train
 from interp.overrides import parse_sets
 
 
@@ -92,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=None, help="prompts of the sweep (default: the task's)")
     parser.add_argument("--sweep-checkpoints", type=int, default=6, help="checkpoints the sweep reads")
     parser.add_argument("--set", dest="sets", action="append", default=[], help="config override, as interp lm train --set")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="first time the plain loop with glibc malloc's defaults (the trainer changes them on a CPU)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -114,6 +118,11 @@ def main(argv: list[str] | None = None) -> None:
           f"context {cfg.model.n_ctx}, vocabulary {len(tokenizer)}, batch {cfg.optim.batch_size} "
           f"({cfg.tokens_per_step} tokens), {args.steps} steps; corpus {data.n_tokens} tokens (prepared in {time.perf_counter() - t0:.1f} s)")
 
+    if device.type == "cpu":
+        if args.default_malloc:
+            seconds, _ = plain_loop(cfg, tokenizer, data, device)
+            print(f"{'plain, malloc defaults':<24}{cfg.tokens_per_step * args.steps / seconds:>10.0f} tokens/s  ({seconds:.2f} s)")
+        keep_freed_memory()  # what the trainer sets on a CPU (for the process): both loops run with it
     ours, plain = [], []
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         for r in range(args.repeats):
