@@ -163,3 +163,54 @@ def test_edit_from_a_json_value():
     edit = Edit(2, "attn_v", "remove_top", k=3)
     assert Edit.from_json_value({"layer": 2, "matrix": "attn_v", "kind": "remove_top", "k": 3}) == edit
     assert Edit.from_json_value(edit.to_json_value()) == edit
+
+
+def test_edit_fields_are_checked_with_their_messages():
+    for layer in (True, 1.5, "1", -1):
+        with pytest.raises(UsageError, match=f"layer must be an integer >= 0, got {layer!r}"):
+            Edit(layer, "mlp_in", "zero")
+    with pytest.raises(UsageError, match="a lowrank edit takes a rho, not a number of directions k=3"):
+        Edit(0, "mlp_in", "lowrank", k=3)
+    for k in (0, True, 2.5):
+        with pytest.raises(UsageError, match=f"remove_top needs k >= 1 directions, got {k!r}"):
+            Edit(0, "mlp_in", "remove_top", k=k)
+    assert Edit(0, "mlp_in", "remove_top", k=1).label == "0:mlp_in:remove_top:1"  # one direction is allowed
+    with pytest.raises(UsageError, match=r"give remove_top either k or rho, not both \(k=2, rho=0.5\)"):
+        Edit(0, "mlp_in", "remove_top", rho=0.5, k=2)
+    with pytest.raises(UsageError, match="unknown matrix 'mlp_up'; choose from mlp_in, mlp_gate, mlp_out, attn_q, attn_k, attn_v, attn_o"):
+        Edit(0, "mlp_up", "zero")
+    with pytest.raises(UsageError, match="unknown edit kind 'bogus'; choose from lowrank, remove_top, random, zero, mean"):
+        Edit(0, "mlp_in", "bogus")
+
+
+def test_parse_edits_names_a_wrong_type():
+    from interp.edits.spec import parse_edits
+
+    with pytest.raises(UsageError, match="an edit is a string such as '28:mlp_in:0.01' or an Edit, got int"):
+        parse_edits([5])
+
+
+# -- weights.py -------------------------------------------------------------------------------------
+
+
+def test_a_handle_knows_its_layer_and_matrix_and_reads_any_tensor_shaped_like_its_weight(restored):
+    handle = resolve(restored, 1, "attn_k")
+    assert (handle.layer, handle.matrix, handle.key) == (1, "attn_k", (1, "attn_k"))
+    other = torch.arange(handle.weight.numel(), dtype=torch.float32).view(handle.weight.shape)
+    assert torch.equal(handle.read(other), handle._weight_part(other).reshape(handle.shape))
+    assert not torch.equal(handle.read(other), handle.read())
+
+
+def test_resolve_names_a_missing_or_wrong_registry_path(restored):
+    from dataclasses import replace
+
+    from interp.models.registry import WeightRef
+
+    arch = restored.arch
+    missing = replace(restored, arch=replace(arch, matrices={**arch.matrices, "mlp_in": WeightRef("mlp.nowhere.weight", layout="in_out")}))
+    with pytest.raises(UsageError, match=r"layer 0 of .* has no mlp_in \(no mlp.nowhere.weight in that block\)"):
+        resolve(missing, 0, "mlp_in")
+    module = replace(restored, arch=replace(arch, matrices={**arch.matrices, "mlp_in": WeightRef("mlp", layout="in_out")}))
+    kind = type(restored.raw_blocks[0].mlp).__name__
+    with pytest.raises(TypeError, match=f"mlp in block 0 is a {kind}, not a tensor"):
+        resolve(module, 0, "mlp_in")
