@@ -94,22 +94,26 @@ def _sloppy_write(also):
     return write
 
 
-def test_a_write_outside_its_fused_part_is_caught(restored, monkeypatch):
-    """GPT-2's q, k and v share ``c_attn``: an edit of q that also changes k's entries is an error, and
-    the weights are restored."""
-
+@pytest.mark.parametrize(
+    "edits",
+    [["0:attn_q:0.25"], ["0:mlp_in:0.25", "0:attn_q:0.25"], ["0:attn_q:0.25", "1:attn_q:0.25"]],
+    ids=["alone", "after-an-unfused-edit", "next-to-another-layer's-fused-edit"],
+)
+def test_a_write_outside_its_fused_part_is_caught(restored, monkeypatch, edits):
+    """GPT-2's q, k and v share ``c_attn``: an edit of layer 0's q that also changes k's entries is an
+    error, whatever other edits come with it, and the weights are restored."""
     spilled = []  # (weight, index, value before): the faulty write runs on applying and on restoring
 
     def spill(handle):
+        if handle.layer != 0 or handle.ref.fused == "none":
+            return
         outside = tuple((~handle.part_mask()).nonzero()[0])
         spilled.append((handle.weight, outside, handle.weight[outside].detach().clone()))
         with torch.no_grad():
             handle.weight[outside] += 1.0
 
     monkeypatch.setattr(MatrixHandle, "write", _sloppy_write(spill))
-    with pytest.raises(RuntimeError, match="editing layer 0 attn_q changed other parts of its fused tensor"), apply_edits(
-        restored, [Edit(0, "attn_q", "lowrank", 0.25)]
-    ):
+    with pytest.raises(RuntimeError, match="editing layer 0 attn_q changed other parts of its fused tensor"), apply_edits(restored, edits):
         pass
     monkeypatch.undo()
     with torch.no_grad():  # the spill is outside what apply_edits saved: undo it by hand
@@ -214,3 +218,31 @@ def test_resolve_names_a_missing_or_wrong_registry_path(restored):
     kind = type(restored.raw_blocks[0].mlp).__name__
     with pytest.raises(TypeError, match=f"mlp in block 0 is a {kind}, not a tensor"):
         resolve(module, 0, "mlp_in")
+
+
+def test_toy_per_head_matrices_act_as_the_model_does():
+    """Toy models store TransformerLens per-head tensors (W_Q [heads, in, d_head], W_O [heads, d_head, out]):
+    the handle's ``(out, in)`` matrix maps the attention input to q and z to the attention output."""
+    from interp.models.loading import wrap_toy
+    from interp.toy.configs import ModelConfig
+    from interp.toy.model import ToyTransformer
+
+    config = ModelConfig(d_model=32, n_heads=4, d_mlp=48, d_vocab=20, n_ctx=16, identity_query=False)
+    toy = ToyTransformer(config, seed=0)
+    model = wrap_toy(toy)
+    tokens = torch.randint(0, 20, (2, 9), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        _, cache = toy.run_with_cache(tokens)
+    x = cache["blocks.0.hook_resid_pre"]  # no LayerNorm in this config: the attention reads x itself
+    q = resolve(model, 0, "attn_q").read()
+    assert q.shape == (4 * 8, 32)
+    torch.testing.assert_close(x @ q.T, cache["blocks.0.attn.hook_q"].flatten(2), atol=1e-5, rtol=1e-5)
+    o = resolve(model, 0, "attn_o").read()
+    assert o.shape == (32, 4 * 8)
+    torch.testing.assert_close(cache["blocks.0.attn.hook_z"].flatten(2) @ o.T, cache["blocks.0.hook_attn_out"], atol=1e-5, rtol=1e-5)
+    for name in ("attn_q", "attn_o"):  # writing the matrix back stores it where it came from
+        handle = resolve(model, 0, name)
+        before = handle.weight.detach().clone()
+        handle.write(handle.read() * 2)
+        assert torch.equal(handle.weight.detach(), before * 2)
+        handle.write(before.new_zeros(handle.shape) + handle.read() / 2)

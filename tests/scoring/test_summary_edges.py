@@ -53,8 +53,9 @@ def test_zero_p_the_and_infinite_log_ratio():
 
 
 def test_a_table_without_p_answer_is_refused():
-    with pytest.raises(KeyError, match="a per-prompt table needs a p_answer column to be summarised"):
+    with pytest.raises(KeyError) as err:
         summarize({"p_the": [0.1]})
+    assert err.value.args == ("a per-prompt table needs a p_answer column to be summarised",)
 
 
 def test_by_relation_is_sorted_and_skips_unused_categories():
