@@ -12,18 +12,18 @@ from interp.plots import new_figure, save_figure, themed
 
 @themed()
 def plot_loss(history: Sequence[dict], path: str | Path, *, title: str = "training loss") -> Path:
-    """Training loss by step (each step's batch, and its running mean over 2% of the run); log-scaled steps."""
+    """Training loss by step (each step's batch, and its mean over the last tenth of the steps so far); log-scaled steps."""
     steps = np.array([h["step"] for h in history])
     losses = np.array([h["loss"] for h in history])
     fig = new_figure((6.4, 4.0))
     ax = fig.subplots()
     ax.plot(steps, losses, lw=0.5, alpha=0.4, color="tab:blue", label="batch loss")
-    window = max(1, len(losses) // 50)
-    if window > 1:
-        sums = np.cumsum(np.concatenate([[0.0], losses]))
-        counts = np.minimum(np.arange(1, len(losses) + 1), window)
-        smooth = (sums[1:] - sums[np.maximum(0, np.arange(1, len(losses) + 1) - window)]) / counts
-        ax.plot(steps, smooth, lw=1.5, color="tab:blue", label=f"mean of {window} steps")
+    if len(losses) > 10:
+        # the mean over the last tenth of the steps so far: an even smoothing on the log-scaled step axis
+        sums = np.concatenate([[0.0], np.cumsum(losses)])
+        ends = np.arange(1, len(losses) + 1)
+        starts = ends - np.maximum(1, np.ceil(0.1 * ends).astype(int))
+        ax.plot(steps, (sums[ends] - sums[starts]) / (ends - starts), lw=1.5, color="tab:blue", label="mean of the last 10% of steps")
     if len(steps) and steps[-1] > 10:
         ax.set_xscale("log")
     ax.set_xlabel("step")
