@@ -58,3 +58,27 @@ dynamics: setup
 
 clean-demo:
 	rm -rf results/demo
+
+# Mutation testing of the numerical core: edits/ (apply, weights, lowrank, spec), scoring/metrics.py
+# and summary.py, the GSM8K answer extraction, attribution/decompose.py. The files and the fast tests
+# run against each mutant are in [tool.mutmut] (pyproject.toml); the score is in docs/testing.md.
+# About half an hour on 2 cores (MUTATE_JOBS=1 on a loaded machine). Mutants and results stay in
+# mutants/ (ignored by git); `$(VENV)/bin/mutmut show NAME` prints one mutant's diff.
+MUTATE_JOBS ?= 2
+MUTANTS := 'interp.edits.*' 'interp.scoring.*' 'interp.attribution.decompose.*' \
+	'interp.tasks.gsm8k_readout.x_extract_answer__mutmut_*' 'interp.tasks.gsm8k_readout.x_normalize_number__mutmut_*' \
+	'interp.tasks.gsm8k_readout.x__numbers__mutmut_*'
+
+.PHONY: mutate
+
+$(VENV)/bin/mutmut: $(STAMP)
+	$(PY) -m pip install -q -e ".[mutate]"
+
+mutate: $(VENV)/bin/mutmut
+	rm -rf mutants && mkdir mutants && echo '*' > mutants/.gitignore
+	INTERP_SHARED_DATA=$${INTERP_SHARED_DATA:-$(abspath ../shared/data)} OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS) $(MUTANTS) > mutants/run.log 2>&1 || (tail -40 mutants/run.log; exit 1)
+	@echo "per module: killed / survived / no tests / timeout (mutants/run.log has the run)"
+	@$(VENV)/bin/mutmut results --all true | awk -F': ' '/__mutmut_/ { n = $$1; sub(/^ +/, "", n); \
+		sub(/\.x(_|ǁ).*/, "", n); count[n ": " $$2]++ } END { for (k in count) print k, count[k] }' | sort | grep -v "not checked"
+	@$(VENV)/bin/mutmut results | grep -v "not checked" || true

@@ -120,6 +120,7 @@ def dynamics_figure(summaries: dict[str, pd.DataFrame], edits: dict[str, str], p
         ax.set_title('P(answer) / P(" the") (ratio of means)', fontsize=10)
         for ax in (a for a in axes if a.get_visible()):
             ax.set_xscale("symlog", linthresh=1)
+            ax.set_xlim(left=0)
             ax.set_yscale("log")
             ax.set_xlabel("training step (symmetric log scale)")
             ax.legend(fontsize=7)

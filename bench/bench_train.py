@@ -36,10 +36,11 @@ import torch.nn.functional as F
 from interp.lm.config import preset, with_overrides
 from interp.lm.corpus import build_corpus
 from interp.lm.data import TokenBlocks, tokenize_documents
-from interp.lm.model import build_model, quiet_progress
+from interp.lm.model import build_model
 from interp.lm.schedule import lr_factor
 from interp.lm.tokenizer import train_tokenizer
 from interp.lm.train import keep_freed_memory, train
+from interp.models.loading import quiet_progress
 from interp.overrides import parse_sets
 
 

@@ -151,18 +151,26 @@ def _read_holder(lock_path: Path) -> str | None:
         return None
 
 
-def _write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
-    """``write(tmp)`` a temporary file next to ``path``, then rename it into place (the temp file goes on error)."""
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path next to ``path`` for the block to write (a file written in pieces, a stream);
+    renamed to ``path`` when the block ends normally, deleted if it raises: ``path`` is whole or untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     try:
-        write(tmp)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return path
+
+
+def _write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """``write(tmp)`` a temporary file next to ``path``, then rename it into place (the temp file goes on error)."""
+    with atomic_path(path) as tmp:
+        write(tmp)
+    return Path(path)
 
 
 def write_json(path: str | Path, data: Any) -> Path:

@@ -250,3 +250,37 @@ def test_a_part_whose_facts_were_not_written_is_not_done(tmp_path, monkeypatch):
         with pytest.raises(OSError):
             store.write_part("a", _frame(0), {"k": 0})
     assert store.part_names() == []  # the json comes first: a part is never done without its facts
+
+
+def test_atomic_path_is_whole_or_untouched(tmp_path):
+    from interp.io import atomic_path
+
+    target = tmp_path / "maps.npz"
+    target.write_bytes(b"before")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("killed half-way")
+    assert target.read_bytes() == b"before" and sorted(p.name for p in tmp_path.iterdir()) == ["maps.npz"]
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"after")
+        assert target.read_bytes() == b"before"  # nothing renamed until the block ends
+    assert target.read_bytes() == b"after" and sorted(p.name for p in tmp_path.iterdir()) == ["maps.npz"]
+
+
+def test_attribution_failing_midway_leaves_no_maps(tmp_path, tiny_model_dirs, monkeypatch):
+    """A run that fails while streaming its maps leaves no maps.npz (the archive used to be renamed into place anyway)."""
+    from cli_helpers import runner
+
+    import interp.attribution.run as attribution_run
+    from interp.cli import app
+
+    def broken(*args, **kwargs):
+        yield from ()
+        raise RuntimeError("failed half-way")
+
+    monkeypatch.setattr(attribution_run, "attribute_batch", broken)
+    out = tmp_path / "attr"
+    with pytest.raises(RuntimeError, match="half-way"):
+        runner.invoke(app, ["attribution", "--model", str(tiny_model_dirs["gpt2"]), "--prompt", "The capital of France is",
+                            "--out", str(out), "--device", "cpu"], catch_exceptions=False)
+    assert not (out / "maps.npz").exists() and not [p for p in out.iterdir() if ".tmp" in p.name]

@@ -11,7 +11,7 @@ import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
 from interp.attribution.scores import CATEGORIES, shares
-from interp.io import temp_path
+from interp.io import write_text
 from interp.plots import MATPLOTLIB, SEQUENTIAL_CMAP, new_figure, save_figure, themed
 
 log = logging.getLogger(__name__)
@@ -97,14 +97,12 @@ def maps_html(path: Path, tokens: list[str], maps: dict[int, dict[str, np.ndarra
         attention=np.stack(stack), tokens=list(tokens), attention_head_names=names, mask_upper_tri=True
     )
     body = view.local_src
-    tmp = temp_path(path)  # written whole, then renamed into place
-    tmp.write_text(
+    write_text(
+        path,
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>interp attribution</title></head>\n"
         f"<body>\n<p>Row shares of each scope's map (output position i, input token j), "
         f"one panel per layer and scope.</p>\n{body}\n</body></html>\n",
-        encoding="utf-8",
     )
-    tmp.replace(path)
 
 
 def write_figures(out: Path, summary: dict[str, Any], tokens: list[str], maps: dict[int, dict[str, np.ndarray]]) -> None:

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 import zipfile
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from interp.attribution.layout import (
 from interp.attribution.scores import CATEGORIES, ScoreBook, pair_categories, word_ids
 from interp.edits.grid import LayerSpec
 from interp.errors import UsageError
-from interp.io import config_from_dict, output_dir, output_lock, read_json, to_jsonable, write_json
+from interp.io import atomic_path, config_from_dict, output_dir, output_lock, read_json, to_jsonable, write_json
 from interp.models.loading import HookedModel, check_context, load_model
 from interp.models.spec import DEFAULT_SPEC, ModelSpec
 from interp.scoring.forward import make_batches
@@ -115,20 +114,14 @@ def _check_lengths(model: HookedModel, encoded: list[list[int]]) -> None:
 
 
 class _NpzStream:
-    """Arrays written one by one into an ``.npz`` (a zip of ``.npy``), renamed into place on close."""
+    """Arrays written one by one into an open ``.npz`` (a zip of ``.npy``)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.tmp")
-        self.zip = zipfile.ZipFile(self.tmp, "w", compression=zipfile.ZIP_DEFLATED)
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.zip = archive
 
     def add(self, key: str, array: np.ndarray) -> None:
         with self.zip.open(f"{key}.npy", "w", force_zip64=True) as f:
             np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
-
-    def close(self) -> None:
-        self.zip.close()
-        os.replace(self.tmp, self.path)
 
 
 @dataclass
@@ -164,9 +157,10 @@ def _run_attribution(config: AttributionRun, prompts: list[str], out: Path) -> d
     book = ScoreBook(layers)
     first: FirstPrompt | None = None
     batches = make_batches(model, prompts, config.batch_size)
-    npz = _NpzStream(out / "maps.npz")
     t0 = time.perf_counter()
-    try:
+    # maps.npz is streamed into a temporary file, renamed into place only when every map is in it
+    with atomic_path(out / "maps.npz") as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        npz = _NpzStream(archive)
         for k, ids in enumerate(encoded):
             npz.add(f"p{k:04d}/ids", np.asarray(ids, dtype=np.int64))
             npz.add(f"p{k:04d}/tokens", np.asarray([model.tokenizer.decode(t) for t in ids]))
@@ -187,8 +181,6 @@ def _run_attribution(config: AttributionRun, prompts: list[str], out: Path) -> d
                             first = FirstPrompt([model.tokenizer.decode(t) for t in encoded[0]], {})
                         first.maps[layer] = maps
                 del result
-    finally:
-        npz.close()
     seconds = time.perf_counter() - t0
     book.n_prompts = len(prompts)
 

@@ -13,16 +13,14 @@ Attention runs through PyTorch's fused ``scaled_dot_product_attention`` (``attn_
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
-from transformers.utils import logging as hf_logging
 
 from interp.lm.config import ModelConfig
+from interp.models.loading import quiet_progress
 
 #: the modules whose weights write into the residual stream (wang_init)
 OUTPUT_LAYERS = ("attention.dense", "mlp.dense_4h_to_h")
@@ -82,18 +80,6 @@ def build_model(model: ModelConfig, vocab_size: int, eos_id: int, seed: int, dev
     module.to(device)
     module.train()
     return module
-
-
-@contextlib.contextmanager
-def quiet_progress() -> Iterator[None]:
-    """Hide transformers' "Loading weights" and "Writing model shards" bars (ours stays)."""
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
 
 
 @torch.no_grad()

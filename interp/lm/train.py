@@ -34,9 +34,10 @@ from interp.lm import checkpoint as ckpt
 from interp.lm.config import TrainConfig
 from interp.lm.corpus import build_corpus, check_corpus
 from interp.lm.data import TokenBlocks, tokenize_documents
-from interp.lm.model import build_model, count_parameters, load_weights, quiet_progress
+from interp.lm.model import build_model, count_parameters, load_weights
 from interp.lm.schedule import checkpoint_steps, lr_factor, warmup_steps
 from interp.lm.tokenizer import coverage, train_tokenizer
+from interp.models.loading import quiet_progress
 from interp.store import RunStore
 
 log = logging.getLogger(__name__)

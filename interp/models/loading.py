@@ -185,8 +185,8 @@ def _model_type(folder: Path) -> str:
 
 
 @contextmanager
-def _quiet_weight_loading() -> Iterator[None]:
-    """Hide transformers' per-tensor "Loading weights" bar (our own progress bars stay)."""
+def quiet_progress() -> Iterator[None]:
+    """Hide transformers' progress bars ("Loading weights", "Writing model shards"); our own bars stay."""
     was_enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
@@ -199,7 +199,7 @@ def _quiet_weight_loading() -> Iterator[None]:
 def _boot(name_or_path: str, device: torch.device, dtype: torch.dtype, revision: str | None) -> TransformerBridge:
     local = Path(name_or_path).is_dir()
     try:
-        with _quiet_weight_loading():
+        with quiet_progress():
             return TransformerBridge.boot_transformers(name_or_path, device=device, dtype=dtype, revision=revision)
     except Exception as err:  # noqa: BLE001 - any failure to read a local folder's files is the user's to fix
         if not local and not isinstance(err, (OSError, ValueError, KeyError)):

@@ -114,3 +114,33 @@ def _no_edit_left(long_tiny):
     yield
     with torch.no_grad():
         assert torch.equal(long_tiny.bridge(ids), before)
+
+
+@pytest.mark.parametrize("matrix, replaced, kept", [("attn_o", "attn", "mlp"), ("attn_q", "attn", "mlp"), ("mlp_in", "mlp", "attn")])
+def test_a_mean_edit_replaces_its_own_sublayer_output(long_tiny, matrix, replaced, kept):
+    """An ``attn_*`` mean edit replaces the attention output, an ``mlp_*`` one the MLP output, with the given vector."""
+    d_model = int(long_tiny.bridge.cfg.d_model)
+    gen = torch.Generator().manual_seed(3)
+    means = {(1, "attn"): torch.randn(d_model, generator=gen), (1, "mlp"): torch.randn(d_model, generator=gen)}
+    ids = torch.tensor([long_tiny.tokenizer.encode_prompt("When the morning came, the travellers went to")])
+    seen: dict[str, torch.Tensor] = {}
+
+    def record(name):
+        def hook(act, hook=None):  # noqa: ARG001
+            seen[name] = act.detach().clone()
+            return act
+
+        return hook
+
+    hooks = [(f"blocks.1.hook_{kind}_out", record(kind)) for kind in ("attn", "mlp")]
+    with torch.no_grad(), long_tiny.bridge.hooks(fwd_hooks=hooks):
+        long_tiny.bridge(ids)
+    plain = dict(seen)
+    with apply_edits(long_tiny, [f"1:{matrix}:mean"], means=means) as report:
+        assert report.n_hooks == 1
+        with torch.no_grad(), long_tiny.bridge.hooks(fwd_hooks=hooks):
+            long_tiny.bridge(ids)
+    torch.testing.assert_close(seen[replaced][0], means[(1, replaced)].expand(ids.shape[1], -1))
+    assert not torch.allclose(seen[kept], means[(1, kept)].expand_as(seen[kept]))
+    if replaced == "mlp":  # the attention output comes before the MLP: untouched by an MLP mean edit
+        torch.testing.assert_close(seen["attn"], plain["attn"])
