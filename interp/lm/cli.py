@@ -27,8 +27,8 @@ app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_mar
 @app.command()
 def train(
     out: Path = typer.Option(..., "--out", help="run folder: new or empty, or the folder of this run to resume it"),
-    size: str = typer.Option("small", "--size", help=f"preset: {', '.join(SIZES)} (tiny: tests; small: ~25 min on one CPU thread; "
-                             "base, large: a GPU)"),
+    size: str = typer.Option("small", "--size", help=f"preset: {', '.join(SIZES)} (tiny: tests; small: 16-26 min on one CPU "
+                             "thread; base, large: a GPU)"),
     steps: int | None = typer.Option(None, "--steps", help="optimizer steps (default: the preset's)"),
     seed: int = typer.Option(0, "--seed", help="initialisation and data order"),
     set_: list[str] = typer.Option([], "--set", help="override a config field, e.g. --set model.d_model=64 (repeatable)"),

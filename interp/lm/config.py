@@ -16,9 +16,10 @@ small_init / wang_init weight initialisation (:mod:`interp.lm.model`); checkpoin
 What the presets change (:data:`SIZES`), because a CPU cannot train Pythia's sizes:
     tiny    for tests: d_model 32, 2 layers, 2 heads, context 64, vocabulary 512, batch 8,
             40 steps, the corpus cut to 200,000 characters (seconds)
-    small   the default, sized to train in about 25 minutes on one CPU thread: d_model 128,
+    small   the default, sized to train within 25 minutes on one CPU thread (measured: 16 min
+            on the idle 2-core machine, 26 min with other jobs on both cores): d_model 128,
             4 layers, 4 heads, d_mlp 512, context 128, vocabulary 4096, batch 16 sequences
-            (2048 tokens), 3000 steps (6.1M tokens, three quarters of a pass over the 8.2M-token corpus)
+            (2048 tokens), 3000 steps (6.1M tokens, 72% of a pass over the corpus's 8.5M)
     base    for a GPU: Pythia-70M's shape (d_model 512, 6 layers, 8 heads, d_mlp 2048) with a
             512-token context, batch 32 (16384 tokens), 4000 steps (65M tokens, about 8 passes
             over the offline corpus), learning rate 1e-3 (Pythia-70M's)
