@@ -9,6 +9,7 @@ errors) end as one line on stderr with exit code 2 and no traceback.
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 
 import typer
@@ -23,7 +24,15 @@ except ImportError:  # pragma: no cover - older typer on upstream click
 
 
 class _OneLineErrors(TyperGroup):
-    """Turns user errors, ours and the option parser's, into one stderr line and exit code 2."""
+    """Turns user errors, ours and the option parser's, into one stderr line and exit code 2; runs
+    record their command line (:func:`interp.io.called_as`)."""
+
+    def main(self, args=None, *rest, **options):
+        from interp.io import called_as
+
+        argv = list(sys.argv[1:] if args is None else args)
+        with called_as(shlex.join(["interp", *map(str, argv)])):
+            return super().main(args, *rest, **options)
 
     def invoke(self, ctx):
         try:
@@ -74,6 +83,15 @@ def _mount_subcommands() -> None:
     from interp.gsm8k.cli import register as register_gsm8k
 
     register_gsm8k(app)
+
+
+@app.command("show")
+def show(folder: str = typer.Argument(..., help="a run folder written by any interp command")) -> None:
+    """What a run folder holds: the command that made it, its config, the code, libraries and machine, its summary."""
+    from interp.show import show_lines
+
+    for line in show_lines(folder):
+        typer.echo(line)
 
 
 _mount_subcommands()

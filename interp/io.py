@@ -14,13 +14,19 @@ a config from that JSON on any machine, by the fields' type hints (a type with a
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import datetime
 import hashlib
 import json
 import math
 import os
+import platform
 import re
+import shlex
 import shutil
+import subprocess
+import sys
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -275,3 +281,86 @@ def existing_file(path: str | Path, what: str, expected: str) -> Path:
     if not p.is_file():
         raise UsageError(f"{what} {p} does not exist; give {expected}")
     return p
+
+
+# -- provenance: which code, libraries and machine made a run -------------------------------------
+
+_LIBRARIES = ("torch", "transformers", "transformer_lens", "tokenizers", "numpy", "pandas")
+_CALL: contextvars.ContextVar[str | None] = contextvars.ContextVar("interp_call", default=None)
+
+
+def now() -> str:
+    """The current time, UTC, as ISO 8601 to the second (what provenance records)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@contextmanager
+def called_as(call: str) -> Iterator[None]:
+    """Within the block, runs record ``call`` (e.g. ``interp.laser_sweep(model='...', ...)``) as the
+    command that made them, instead of the process's command line: the Python front door's calls."""
+    token = _CALL.set(call)
+    try:
+        yield
+    finally:
+        _CALL.reset(token)
+
+
+def invocation() -> str:
+    """What started the current run: the command line or Python call set by :func:`called_as` (the
+    CLI sets ``interp ...``, the Python front door its call), else the process's own command line."""
+    call = _CALL.get()
+    if call is not None:
+        return call
+    return shlex.join([Path(sys.executable).name, *sys.argv]) if sys.argv and sys.argv[0] else ""
+
+
+def _git_state() -> dict[str, Any]:
+    """{commit, dirty} of the checkout ``interp`` is imported from; {} outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return {}
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if commit.returncode != 0:
+        return {}
+    return {"git_commit": commit.stdout.strip(), "git_dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}
+
+
+def _version(distribution: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution.replace("_", "-"))
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def provenance(started: str, *, device: Any = None, dtype: Any = None, finished: str | None = None) -> dict[str, Any]:
+    """What made a run, for its ``config.json`` (every command that writes a run folder records it
+    under the key ``"provenance"``; ``interp show DIR`` reads it back).
+
+    interp's version, the git commit and whether the tree was dirty (when run from a checkout),
+    Python and the libraries' versions, the platform, ``device`` and ``dtype`` as the run used
+    them, torch's thread count, ``started`` and ``finished`` (None while running; :func:`now`)
+    and the command line or API call (:func:`invocation`).
+    """
+    from interp import __version__
+
+    torch = sys.modules.get("torch")
+    return {
+        "interp_version": __version__,
+        **_git_state(),
+        "python": platform.python_version(),
+        "libraries": {name: _version(name) for name in _LIBRARIES},
+        "platform": platform.platform(),
+        "device": None if device is None else str(device),
+        "dtype": None if dtype is None else str(dtype).removeprefix("torch."),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "started": started,
+        "finished": finished,
+        "command": invocation(),
+    }

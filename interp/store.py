@@ -38,8 +38,10 @@ from interp.errors import UsageError
 from interp.io import (
     copy_file,
     file_sha256,
+    now,
     output_dir,
     output_lock,
+    provenance,
     read_json,
     remove_stale_temp,
     to_jsonable,
@@ -142,6 +144,9 @@ class RunStore:
         self.parts = self.root / PARTS
         self.previous: RunDefinition | None = None  # what the folder held when it was opened
         self.definition: RunDefinition | None = None  # what it holds now
+        self.started: str | None = None  # when this session began (provenance)
+        self.device: Any = None  # what the run ran on (provenance; :meth:`ran_on`)
+        self.dtype: Any = None
 
     # -- the definition --------------------------------------------------------------------------
     @property
@@ -187,6 +192,7 @@ class RunStore:
         with output_lock(output_dir(self.root)):
             self.start(defining, inputs, info, hashes=hashes)
             yield self
+            self.finish()
 
     def start(
         self,
@@ -225,7 +231,28 @@ class RunStore:
                 )
         self.previous = old
         self.remove_stale()
-        self._write_definition(new)
+        self.started = now()
+        self._write_definition(RunDefinition(new.command, new.defining, new.inputs, {**new.info, "provenance": self._provenance()}))
+
+    def ran_on(self, device: Any, dtype: Any) -> None:
+        """Record the device and dtype the run uses (in the provenance; call once the model is loaded)."""
+        self.device, self.dtype = device, dtype
+        self.record(provenance=self._provenance())
+
+    def finish(self) -> None:
+        """Stamp the run's end time into its provenance (:meth:`open` does it when its block ends normally)."""
+        self.record(provenance=self._provenance(finished=now()))
+
+    def _provenance(self, finished: str | None = None) -> dict[str, Any]:
+        """This session's provenance (:func:`interp.io.provenance`), with the earlier sessions of a resumed run."""
+        record = provenance(self.started or now(), device=self.device, dtype=self.dtype, finished=finished)
+        earlier = (self.previous.info.get("provenance") if self.previous is not None else None) or {}
+        if earlier:
+            record["earlier_sessions"] = [
+                *earlier.get("earlier_sessions", []),
+                {k: earlier[k] for k in ("interp_version", "git_commit", "git_dirty", "started", "finished", "command") if k in earlier},
+            ]
+        return record
 
     def record(self, **info: Any) -> None:
         """Add ``info`` to what the definition file records (not compared on resume)."""

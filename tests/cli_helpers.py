@@ -22,3 +22,21 @@ def assert_one_line_error(result, *needles: str) -> None:
     assert len(text.splitlines()) == 1, text
     for needle in needles:
         assert needle in text, text
+
+
+def assert_provenance(definition: dict, command: str) -> dict:
+    """The run definition ``definition`` records a finished run's provenance, made by ``interp COMMAND``
+    (or its API call) in this process; returns the provenance."""
+    import sys
+
+    stamp = definition["provenance"]
+    from interp import __version__
+
+    assert stamp["interp_version"] == __version__
+    assert stamp["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert stamp["libraries"]["torch"] and stamp["libraries"]["transformers"]
+    assert stamp["device"] == "cpu" and stamp["dtype"] == "float32"
+    assert isinstance(stamp["torch_threads"], int) and stamp["torch_threads"] >= 1
+    assert stamp["started"] and stamp["finished"] and stamp["started"] <= stamp["finished"]
+    assert command in stamp["command"], stamp["command"]
+    return stamp

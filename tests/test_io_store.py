@@ -42,6 +42,8 @@ def test_a_new_folder_is_begun_and_its_definition_written(tmp_path):
     with store.open(DEFINING, {"data": data}, {"extra": 3}):
         store.write_part("a", _frame(1), {"k": 1})
     definition = json.loads((tmp_path / "new" / "run" / "config.json").read_text())
+    stamp = definition.pop("provenance")
+    assert stamp["started"] <= stamp["finished"] and stamp["command"]
     assert definition == {
         "format": "interp-run", "version": 1, "command": "demo", "defining": {"model": "m", "seed": 0, "rhos": [0.5, 0.1]},
         "inputs": {"data": hashlib.sha256(b"abc").hexdigest()}, "extra": 3,
@@ -56,9 +58,12 @@ def test_an_empty_folder_is_begun_and_the_same_definition_resumes(tmp_path):
         store.write_part("a", _frame(1))
     again = _store(tmp_path)
     with again.open(dict(DEFINING, rhos=[0.5, 0.1]), {}, {"steps": [1, 2]}):  # a list reads back like the tuple
-        assert again.previous is not None and again.previous.info == {"steps": [1]}
+        assert again.previous is not None and again.previous.info["steps"] == [1]
         assert again.part_names() == ["a"]
-    assert json.loads((tmp_path / "config.json").read_text())["steps"] == [1, 2]
+    definition = json.loads((tmp_path / "config.json").read_text())
+    assert definition["steps"] == [1, 2]
+    first = again.previous.info["provenance"]  # the resumed session keeps the first one's provenance
+    assert [s["started"] for s in definition["provenance"]["earlier_sessions"]] == [first["started"]]
 
 
 def test_other_defining_fields_are_refused_naming_the_first(tmp_path):
@@ -246,9 +251,10 @@ def test_a_part_whose_facts_were_not_written_is_not_done(tmp_path, monkeypatch):
         def no_room(path, data):
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(interp.store, "write_json", no_room)
-        with pytest.raises(OSError):
-            store.write_part("a", _frame(0), {"k": 0})
+        with monkeypatch.context() as patch:
+            patch.setattr(interp.store, "write_json", no_room)
+            with pytest.raises(OSError):
+                store.write_part("a", _frame(0), {"k": 0})
     assert store.part_names() == []  # the json comes first: a part is never done without its facts
 
 

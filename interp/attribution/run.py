@@ -37,7 +37,7 @@ from interp.attribution.layout import (
 from interp.attribution.scores import CATEGORIES, ScoreBook, pair_categories, word_ids
 from interp.edits.grid import LayerSpec
 from interp.errors import UsageError
-from interp.io import atomic_path, config_from_dict, output_dir, output_lock, read_json, to_jsonable, write_json
+from interp.io import atomic_path, config_from_dict, now, output_dir, output_lock, provenance, read_json, to_jsonable, write_json
 from interp.models.loading import HookedModel, check_context, load_model
 from interp.models.spec import DEFAULT_SPEC, ModelSpec
 from interp.scoring.forward import make_batches
@@ -145,12 +145,14 @@ def run_attribution(config: AttributionRun) -> dict[str, Any]:
 
 
 def _run_attribution(config: AttributionRun, prompts: list[str], out: Path) -> dict[str, Any]:
+    started = now()
     model = load_model(config.model, device=config.device)
     layout = BlockLayout.of(model)
     layers = config.layers.resolve(model.n_layers)
     encoded = [model.tokenizer.encode_prompt(p) for p in prompts]
     _check_lengths(model, encoded)
-    write_json(out / "config.json", {**to_jsonable(config), "model_display": model.spec.display})
+    record = {**to_jsonable(config), "model_display": model.spec.display}
+    write_json(out / "config.json", {**record, "provenance": provenance(started, device=model.device, dtype=model.dtype)})
 
     weights = {layer: layer_weights(model, layer) for layer in layers}
     words = [word_ids(model.tokenizer.tokenizer, p, ids) for p, ids in zip(prompts, encoded)]
@@ -200,6 +202,7 @@ def _run_attribution(config: AttributionRun, prompts: list[str], out: Path) -> d
         **scores,
     }
     write_json(out / "summary.json", summary)
+    write_json(out / "config.json", {**record, "provenance": provenance(started, device=model.device, dtype=model.dtype, finished=now())})
 
     from interp.attribution.plots import write_figures  # matplotlib only when figures are drawn
 

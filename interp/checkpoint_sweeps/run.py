@@ -179,6 +179,7 @@ def _finish(store: SweepStore, arguments: dict[str, Any], report: SweepReport) -
     report.missing = [s for s in report.steps if s not in done]
     report.duplicates = [w["message"] for w in store.duplicate_warnings()]
     report.n_rows = int(len(results))
+    store.store.finish()
     return report
 
 
@@ -204,6 +205,8 @@ def _run_sweep(config: SweepConfig, on_step: Callable[[StepResult], None] | None
     store = SweepStore(config.out)
     arguments = defining_arguments(config, source, steps)
     store.open(arguments, {"source": config.model.source, "steps_resolved": steps})
+    local = config.executor == "local"  # each step loads its own model there; Ray workers resolve their own device
+    store.store.ran_on(resolve_device(config.device) if local else config.device, config.dtype)
     reevaluated = store.drop_unreadable_parts()
     done = set(store.done_steps())
     pending = [s for s in mine if s not in done]

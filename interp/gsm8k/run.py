@@ -379,6 +379,7 @@ def _run_gsm8k(config: GSM8KRun, store: RunStore, problems: list[gsm.Problem], e
     out = store.root
     store.drop_damaged_parts(_part_of_its_edit)  # each is generated again
     model = load_model(config.model, device=config.device)
+    store.ran_on(model.device, model.dtype)
     prompts = build_prompts(model, problems, exemplars, config.max_new_tokens)
     configs = edit_configs(config, model)
     means = _means(model, configs, config.lm_text)

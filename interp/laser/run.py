@@ -318,6 +318,7 @@ def _run_laser_sweep(config: LaserSweep, store: RunStore, *, progress: bool, mod
     out = store.root
     store.drop_damaged_parts(check_part)  # each is evaluated again
     model = model if model is not None else load_model(config.model, device=config.device)
+    store.ran_on(model.device, model.dtype)
     for m in config.matrices:
         model.arch.ref(m)  # UsageError listing the matrices this family has
     layers = config.layers.resolve(model.n_layers)

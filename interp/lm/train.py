@@ -178,6 +178,7 @@ def _run(config: TrainConfig, store: RunStore, device: torch.device, tokenizer, 
     out = store.root
     eos = tokenizer.eos_token_id
     model = build_model(config.model, len(tokenizer), eos, config.seed, device=device)
+    store.ran_on(device, next(model.parameters()).dtype)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config)
     schedule = checkpoint_steps(config.steps, config.checkpoints)

@@ -18,7 +18,7 @@ from typing import Any
 
 from interp.edits.spec import Edit, check_distinct, edits_label
 from interp.errors import UsageError, check_positive
-from interp.io import config_from_dict, output_dir, output_lock, to_jsonable, write_json, write_parquet
+from interp.io import config_from_dict, now, output_dir, output_lock, provenance, to_jsonable, write_json, write_parquet
 from interp.models.loading import load_model
 from interp.models.spec import DEFAULT_SPEC, ModelSpec
 from interp.scoring.edited import evaluate_edited
@@ -72,6 +72,7 @@ def run_eval(config: EvalRun) -> dict[str, Any]:
 
 
 def _run_eval(config: EvalRun, out: Path) -> dict[str, Any]:
+    started = now()
     model = load_model(config.model, device=config.device)
     prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed, relations=config.relations)
     if config.edits:
@@ -86,7 +87,8 @@ def _run_eval(config: EvalRun, out: Path) -> dict[str, Any]:
     by_relation = summarize_by(frame, "relation")
     if by_relation:
         summary["by_relation"] = by_relation
-    write_json(out / "config.json", {**to_jsonable(config), "model_display": model.spec.display, "skipped": prompt_set.skipped})
+    record = {**to_jsonable(config), "model_display": model.spec.display, "skipped": prompt_set.skipped}
+    write_json(out / "config.json", {**record, "provenance": provenance(started, device=model.device, dtype=model.dtype, finished=now())})
     write_parquet(out / "results.parquet", frame)
     write_json(out / "summary.json", summary)
     title = f"{model.spec.display} · {prompt_set.task} (n={len(frame)})"

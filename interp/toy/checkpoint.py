@@ -75,8 +75,9 @@ def step_dir(run_dir: str | Path, step: int) -> Path:
     return Path(run_dir) / f"step{step}"
 
 
-def write_run_config(run_dir: str | Path, config: RunConfig) -> None:
-    write_json(Path(run_dir) / CONFIG, config.to_dict())
+def write_run_config(run_dir: str | Path, config: RunConfig, provenance: dict | None = None) -> None:
+    """The run's ``config.json``: the config, and what made the run (:func:`interp.io.provenance`) when given."""
+    write_json(Path(run_dir) / CONFIG, {**config.to_dict(), **({"provenance": provenance} if provenance else {})})
 
 
 def save_checkpoint(run_dir: str | Path, step: int, model: ToyTransformer, config: RunConfig) -> Path:

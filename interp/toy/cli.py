@@ -78,7 +78,7 @@ def eval_(
 ) -> None:
     """Evaluate a checkpoint on fresh test data (with edits, if given); print and write eval*.json in the run."""
     from interp.edits.apply import apply_edits, check_edits
-    from interp.io import output_dir, write_json
+    from interp.io import now, output_dir, provenance, write_json
     from interp.models.loading import load_model
     from interp.models.spec import ModelSpec
     from interp.toy.metrics import evaluate
@@ -92,6 +92,7 @@ def eval_(
     if spec.source != "toy":
         raise UsageError(f"{path} is not a toy run or toy checkpoint folder; train one with `interp toy train`")
     output_dir(path)  # the result is written into the folder given: check it before the work
+    started = now()
     model = load_model(spec, device=device)
     check_edits(model, edits)
     with apply_edits(model, edits) as report:
@@ -107,6 +108,7 @@ def eval_(
         "noise": noise,
         "n_sequences": n_sequences,
         "seed": seed,
+        "provenance": provenance(started, device=model.device, dtype=model.dtype, finished=now()),
     }
     out = path / eval_file_name(edits, noise, step)  # into the folder given: the run, or the step folder
     write_json(out, record)

@@ -250,12 +250,12 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         """Inverse of :meth:`to_dict` (through :func:`interp.io.config_from_dict`); ignores the ``format``
-        and ``step`` keys of checkpoint configs.
+        and ``step`` keys of checkpoint configs and the run's ``provenance``.
 
         Fields that configs written before them lack take :data:`LEGACY_DEFAULTS` (what those
         runs were trained with), not today's defaults.
         """
-        return _nested(cls, {k: v for k, v in d.items() if k not in ("format", "step")}, required=("data", "model", "optim"))
+        return _nested(cls, {k: v for k, v in d.items() if k not in ("format", "step", "provenance")}, required=("data", "model", "optim"))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)

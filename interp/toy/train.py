@@ -22,6 +22,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from interp.errors import UsageError
+from interp.io import now, provenance
 from interp.toy import probes
 from interp.toy.checkpoint import checkpoint_steps, save_checkpoint, write_run_config
 from interp.toy.configs import RunConfig
@@ -86,6 +87,7 @@ def train(
 ) -> TrainResult:
     """Train a toy model from scratch; with ``out_dir``, write config, metrics and checkpoints there."""
     device = torch.device(device)
+    started = now()
     data = SequenceGenerator(config.data, device=device)
     train_gen = make_generator(config.seed, device)
     test = data.sample(config.eval_sequences, make_generator(config.seed + TEST_SEED_OFFSET, device), noise=0.0)
@@ -97,7 +99,7 @@ def train(
     metrics_file = None
     if out_dir is not None:
         out_dir = Path(out_dir)
-        write_run_config(out_dir, config)
+        write_run_config(out_dir, config, provenance(started, device=device, dtype=dtype))
         metrics_file = (out_dir / "metrics.jsonl").open("w", encoding="utf-8")
 
     result = TrainResult(model=model, config=config)
@@ -143,6 +145,8 @@ def train(
     finally:
         if metrics_file is not None:
             metrics_file.close()
+    if out_dir is not None:
+        write_run_config(out_dir, config, provenance(started, device=device, dtype=dtype, finished=now()))
     model.eval()
     return result
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_helpers import assert_one_line_error, run
+from cli_helpers import assert_one_line_error, assert_provenance, run
 
 from interp.generate.greedy import Generator
 from interp.gsm8k.run import RESULT_COLUMNS, GSM8KRun, run_gsm8k
@@ -47,6 +47,7 @@ def test_end_to_end_three_problems(tiny_llama_1k, gsm_files, gsm_rows, tmp_path)
 
     config = json.loads((out / "config.json").read_text())
     assert GSM8KRun.from_dict(config).n_shot == 2
+    assert_provenance(config, "interp gsm8k")
     assert config["exemplar_sources"] == ["wei", "wei"]
     prompts = [json.loads(line) for line in (out / "prompts.jsonl").read_text().splitlines()]
     few_shot = gsm.FewShotPrompt(tuple(gsm.wei_exemplars()[:2]))
