@@ -86,7 +86,9 @@ def _provenance_lines(stamp: dict[str, Any] | None) -> list[str]:
     ]
     earlier = stamp.get("earlier_sessions") or []
     if earlier:
-        lines.append(f"resumed: {len(earlier)} earlier session(s), the first started {earlier[0].get('started')}")
+        unknown = sum(1 for e in earlier if not e.get("started"))
+        lines.append(f"resumed: {len(earlier)} earlier session(s)" + (f", {unknown} of them without provenance" if unknown else "")
+                     + f", the first started {earlier[0].get('started') or 'at an unknown time'}")
     return lines
 
 

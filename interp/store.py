@@ -246,12 +246,12 @@ class RunStore:
     def _provenance(self, finished: str | None = None) -> dict[str, Any]:
         """This session's provenance (:func:`interp.io.provenance`), with the earlier sessions of a resumed run."""
         record = provenance(self.started or now(), device=self.device, dtype=self.dtype, finished=finished)
-        earlier = (self.previous.info.get("provenance") if self.previous is not None else None) or {}
-        if earlier:
-            record["earlier_sessions"] = [
-                *earlier.get("earlier_sessions", []),
-                {k: earlier[k] for k in ("interp_version", "git_commit", "git_dirty", "started", "finished", "command") if k in earlier},
-            ]
+        if self.previous is None:
+            return record
+        earlier = self.previous.info.get("provenance") or {}
+        keys = ("interp_version", "git_commit", "git_dirty", "started", "finished", "command")
+        # a session before provenance was kept is listed as unknown, so the record never claims the whole run
+        record["earlier_sessions"] = [*earlier.get("earlier_sessions", []), {k: earlier.get(k) for k in keys}]
         return record
 
     def record(self, **info: Any) -> None:

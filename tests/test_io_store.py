@@ -290,3 +290,15 @@ def test_attribution_failing_midway_leaves_no_maps(tmp_path, tiny_model_dirs, mo
         runner.invoke(app, ["attribution", "--model", str(tiny_model_dirs["gpt2"]), "--prompt", "The capital of France is",
                             "--out", str(out), "--device", "cpu"], catch_exceptions=False)
     assert not (out / "maps.npz").exists() and not [p for p in out.iterdir() if ".tmp" in p.name]
+
+
+def test_a_run_resumed_from_a_session_without_provenance_says_so(tmp_path):
+    with _store(tmp_path).open(DEFINING):
+        pass
+    definition = json.loads((tmp_path / "config.json").read_text())
+    del definition["provenance"]  # as written before provenance was kept
+    (tmp_path / "config.json").write_text(json.dumps(definition))
+    with _store(tmp_path).open(DEFINING):
+        pass
+    earlier = json.loads((tmp_path / "config.json").read_text())["provenance"]["earlier_sessions"]
+    assert len(earlier) == 1 and earlier[0]["started"] is None and earlier[0]["command"] is None
