@@ -37,7 +37,7 @@ from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
 from interp.edits.grid import LayerSpec
 from interp.edits.spec import NO_EDIT, Edit
 from interp.errors import UsageError
-from interp.io import write_json
+from interp.io import now, provenance, write_json
 from interp.laser.run import LaserSweep, run_laser_sweep
 from interp.lm.config import SIZES, preset, with_overrides
 from interp.lm.train import train
@@ -162,7 +162,9 @@ def _main(args: argparse.Namespace) -> None:
     config = with_overrides(preset(args.size, steps=args.steps, seed=args.seed), parse_sets(args.sets))
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", {**vars(args), "run": str(args.run), "out": str(out)})
+    started = now()
+    record = {**vars(args), "run": str(args.run), "out": str(out)}
+    write_json(out / "config.json", {**record, "provenance": provenance(started, device=args.device, dtype="float32")})
 
     result = train(config, args.run, device=args.device)
     print(f"trained {args.run}: {config.steps} steps, {result.n_params:,} parameters")
@@ -192,6 +194,7 @@ def _main(args: argparse.Namespace) -> None:
         edits[task] = edit.label
         found[task] = {"mid_step": mid, "laser": edit.label, "control": control.label, **phases(summaries[task], task, edit.label)}
     write_json(out / "phases.json", found)
+    write_json(out / "config.json", {**record, "provenance": provenance(started, device=args.device, dtype="float32", finished=now())})
     dynamics_figure(summaries, edits, out / "dynamics.png",
                     f"{config.size} GPT-NeoX trained here ({result.n_params / 1e6:.1f}M parameters, {config.steps} steps)")
     for task, record in found.items():

@@ -45,7 +45,7 @@ from interp.checkpoint_sweeps.run import SweepConfig, SweepReport, run_sweep
 from interp.checkpoint_sweeps.steps import PAPER_RATIO_STEP
 from interp.edits.spec import Edit
 from interp.errors import UsageError
-from interp.io import write_json
+from interp.io import now, provenance, write_json
 from interp.models.checkpoints import local_steps
 from interp.models.spec import ModelSpec
 
@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(err))
     out = args.out or REPO_ROOT / "results" / "checkpoint_sweep" / Path(args.model).name
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", {**vars(args), "out": str(out), "tasks": tasks, "laser_edits": [e.label for e in edits]})
+    started = now()
+    record = {**vars(args), "out": str(out), "tasks": tasks, "laser_edits": [e.label for e in edits]}
+    write_json(out / "config.json", {**record, "provenance": provenance(started, device=args.device, dtype=args.dtype)})
     try:  # every task's options are checked before the first sweep starts
         configs = {
             task: SweepConfig(
@@ -175,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         except UsageError as err:
             fail(f"{task}: {err}")
         describe(task, Path(config.out), report)
+    write_json(out / "config.json", {**record, "provenance": provenance(started, device=args.device, dtype=args.dtype, finished=now())})
 
 
 if __name__ == "__main__":

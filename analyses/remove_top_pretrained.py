@@ -23,7 +23,7 @@ import torch
 
 from interp.edits.spec import Edit
 from interp.errors import UsageError
-from interp.io import write_json, write_parquet
+from interp.io import now, provenance, write_json, write_parquet
 from interp.models.loading import load_model
 from interp.paths import REPO_ROOT
 from interp.scoring.edited import evaluate_edited
@@ -44,6 +44,7 @@ def best_place(best_json: Path) -> Edit:
 
 def run_model(name: str, ks: list[int], n: int | None, laser_root: Path, out_root: Path, device: str, model_spec: str | None) -> pd.DataFrame:
     best = best_place(laser_root / name / "factual-controls" / "best.json")
+    started = now()
     model = load_model(model_spec or f"embedded:{name}", device=device)
     prompt_set = build_task("factual", model.tokenizer, n=n, seed=0)
     base = summarize(evaluate(model, prompt_set, progress=False))
@@ -57,7 +58,8 @@ def run_model(name: str, ks: list[int], n: int | None, laser_root: Path, out_roo
     out = out_root / name
     write_parquet(out / "summary.parquet", table)
     write_json(out / "config.json", {"model": model.spec.display, "place": f"{best.layer}:{best.matrix}", "best_laser": best.label,
-                                     "k": ks, "n_prompts": len(prompt_set)})
+                                     "k": ks, "n_prompts": len(prompt_set),
+                                     "provenance": provenance(started, device=model.device, dtype=model.dtype, finished=now())})
     return table
 
 

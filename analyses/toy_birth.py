@@ -37,6 +37,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
+from interp.io import now, provenance, write_json
 from interp.plots import TALK, new_figure, save_figure, themed
 from interp.toy.configs import RunConfig, preset, with_overrides
 from interp.toy.metrics import evaluate
@@ -116,13 +117,15 @@ def main(argv: list[str] | None = None) -> None:
         cfg = build_config(args, setting)
         run_dir = Path(tempfile.mkdtemp(prefix=f"toy_birth_{name}_"))
         start = time.perf_counter()
+        started = now()
         try:
             result = train(cfg, run_dir, device=args.device)
             shutil.copy(run_dir / "metrics.jsonl", args.out / f"metrics_{name}.jsonl")
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
         final = evaluate(result.model, cfg, n_sequences=args.test_sequences, seed=777, device=args.device)
-        (args.out / f"config_{name}.json").write_text(cfg.to_json() + "\n", encoding="utf-8")
+        write_json(args.out / f"config_{name}.json",
+                   {**cfg.to_dict(), "provenance": provenance(started, device=args.device, dtype="float32", finished=now())})
         histories[name] = pd.DataFrame(result.history)
         last = histories[name].iloc[-1]
         records.append({

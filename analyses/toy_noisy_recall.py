@@ -32,6 +32,7 @@ from interp.edits.apply import apply_edits
 from interp.edits.lowrank import rank_for
 from interp.edits.spec import Edit
 from interp.edits.weights import resolve
+from interp.io import now, provenance, write_json
 from interp.models.loading import load_model, wrap_toy
 from interp.plots import TALK, new_figure, save_figure, themed
 from interp.toy.checkpoint import list_steps
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     run_dir = args.keep_run or Path(tempfile.mkdtemp(prefix="toy_noisy_recall_"))
     t0 = time.perf_counter()
+    started = now()
     try:
         result = train(cfg, run_dir, device=args.device)
         train_s = time.perf_counter() - t0
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
         "device": args.device,
     }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    (args.out / "config.json").write_text(cfg.to_json() + "\n", encoding="utf-8")
+    write_json(args.out / "config.json", {**cfg.to_dict(), "provenance": provenance(started, device=args.device, dtype="float32", finished=now())})
     checkpoints.to_csv(args.out / "checkpoints.csv", index=False, float_format="%.5g")
     directions.to_parquet(args.out / "directions.parquet", index=False)
     (args.out / "directions.md").write_text(directions_markdown(directions, direction_sums, args.top_directions, cfg),

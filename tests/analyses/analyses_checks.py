@@ -22,3 +22,13 @@ def assert_one_line_exit_2(excinfo, capsys, *needles: str) -> None:
     assert err.startswith("error: "), err
     for needle in needles:
         assert needle in err, err
+
+
+def assert_provenance_of(path) -> None:
+    """The json file ``path`` records a finished run's provenance (:func:`interp.io.provenance`)."""
+    import json
+    from pathlib import Path
+
+    stamp = json.loads(Path(path).read_text())["provenance"]
+    assert stamp["interp_version"] and stamp["libraries"]["torch"] and stamp["command"]
+    assert stamp["started"] <= stamp["finished"], stamp

@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from analyses_checks import assert_one_line_exit_2
+from analyses_checks import assert_one_line_exit_2, assert_provenance_of
 
 from interp.models.checkpoints import local_steps
 
@@ -32,6 +32,8 @@ def test_trains_chooses_an_edit_and_sweeps_every_checkpoint(load_script, tmp_pat
     for step, gain in phases["laser_gain_by_step"].items():
         assert gain == pytest.approx(edited[int(step)] / base[int(step)])
     assert (out / "dynamics.png").stat().st_size > 0 and (out / "train.json").is_file()
+    assert_provenance_of(out / "config.json")
+    assert_provenance_of(out / "train.json")
     assert f"LASER {phases['laser']} (chosen at step 4)" in printed
 
 

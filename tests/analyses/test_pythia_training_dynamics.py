@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from analyses_checks import assert_finite, assert_one_line_exit_2
+from analyses_checks import assert_finite, assert_one_line_exit_2, assert_provenance_of
 
 from interp.models.tiny import TinyConfig, make_tiny_model
 
@@ -32,6 +32,7 @@ def test_sweeps_both_tasks_with_the_default_edit(load_script, tmp_path, tiny_ste
 
     config = json.loads((out / "config.json").read_text())
     assert config["tasks"] == ["ioi", "factual"]
+    assert_provenance_of(out / "config.json")
     [edit] = config["laser_edits"]  # "auto": the last layer's MLP input of the 2-layer model
     assert edit.startswith("1:mlp_in:")
     factual = pd.read_parquet(out / "factual" / "results.parquet")

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 import pytest
+from analyses_checks import assert_provenance_of
 
 
 def test_remove_top_table(load_script, tiny_model_dirs, tmp_path, capsys):
@@ -19,6 +20,7 @@ def test_remove_top_table(load_script, tiny_model_dirs, tmp_path, capsys):
     table = pd.read_parquet(tmp_path / "out" / "tiny" / "summary.parquet")
     assert table["edit"].tolist() == ["none", "1:mlp_in:lowrank:0.1", "1:mlp_in:remove_top:1", "1:mlp_in:remove_top:2"]
     assert (table["n_prompts"] == 6).all()
+    assert_provenance_of(tmp_path / "out" / "tiny" / "config.json")
     for col in ("mean_p_answer", "mean_p_the", "ratio_of_means", "geo_mean_ratio"):
         assert table[col].map(math.isfinite).all(), col
     edited = table.iloc[1:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from analyses_checks import assert_finite
+from analyses_checks import assert_finite, assert_provenance_of
 
 TINY = ["--steps", "2", "--seq-len", "32", "--batch-size", "4", "--eval-every", "1", "--test-sequences", "16"]
 SETTINGS = ("1layer_paper", "1layer_today", "2layer")
@@ -30,6 +30,7 @@ def test_writes_summary_metrics_configs_and_figure(load_script, tmp_path, capsys
     for name in SETTINGS:
         config = json.loads((tmp_path / f"config_{name}.json").read_text())
         assert config["optim"]["steps"] == 2 and config["data"]["seq_len"] == 32
+        assert_provenance_of(tmp_path / f"config_{name}.json")
         metrics = pd.read_json(tmp_path / f"metrics_{name}.jsonl", lines=True)
         assert {"step", "icl_acc"} <= set(metrics.columns) and metrics["step"].max() == 2
         assert_finite(metrics["icl_acc"])

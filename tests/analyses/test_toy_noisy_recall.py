@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from analyses_checks import assert_finite
+from analyses_checks import assert_finite, assert_provenance_of
 
 TINY = ["--steps", "2", "--d-model", "16", "--seq-len", "32", "--batch-size", "4", "--eval-every", "1",
         "--test-sequences", "16"]
@@ -29,6 +29,7 @@ def test_writes_summary_checkpoints_metrics_and_figure(load_script, tmp_path, ca
 
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["d_model"] == 16 and config["model"]["d_mlp"] == 64 and config["optim"]["steps"] == 2
+    assert_provenance_of(out / "config.json")
 
     checkpoints = pd.read_csv(out / "checkpoints.csv")
     assert checkpoints["step"].max() == 2 and checkpoints["step"].is_unique
