@@ -314,14 +314,20 @@ def invocation() -> str:
     return shlex.join([Path(sys.executable).name, *sys.argv]) if sys.argv and sys.argv[0] else ""
 
 
+#: the paths whose uncommitted changes make a checkout "dirty" for provenance: the code that makes
+#: numbers (results, docs and tests being edited or regenerated do not change what a run computes)
+CODE_PATHS = ("interp", "analyses", "bench", "prompts", "pyproject.toml")
+
+
 def _git_state() -> dict[str, Any]:
-    """{commit, dirty} of the checkout ``interp`` is imported from; {} outside a git checkout."""
+    """{commit, dirty} of the checkout ``interp`` is imported from (dirty: uncommitted changes to
+    :data:`CODE_PATHS`); {} outside a git checkout."""
     root = Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
         return {}
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
                                 capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return {}

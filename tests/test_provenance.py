@@ -118,3 +118,24 @@ def test_show_prints_command_code_machine_and_summary(gpt2_dir, tmp_path):
 def test_show_a_folder_without_a_run_is_one_line(tmp_path):
     assert_one_line_error(run("show", str(tmp_path)), "holds no run definition")
     assert_one_line_error(run("show", str(tmp_path / "missing")), "is not a folder")
+
+
+def test_dirty_means_uncommitted_code_not_results(tmp_path):
+    """A checkout whose results are being regenerated is not dirty; one with an edited module is."""
+    if subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+        pytest.skip("not run from a git checkout")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    probe = "import json; from interp.io import provenance; print(json.dumps(provenance('t')))"
+
+    def dirty() -> bool:
+        out = subprocess.run([sys.executable, "-c", probe], cwd=clone, capture_output=True, text=True, check=True,
+                             env={**__import__("os").environ, "PYTHONPATH": str(clone)}).stdout
+        return json.loads(out)["git_dirty"]
+
+    assert dirty() is False
+    (clone / "README.md").write_text("edited")
+    assert dirty() is False
+    with (clone / "interp" / "errors.py").open("a") as f:
+        f.write("\n# edited\n")
+    assert dirty() is True
