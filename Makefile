@@ -48,8 +48,17 @@ lint: setup
 	$(VENV)/bin/ruff check interp tests analyses bench
 	$(VENV)/bin/lint-imports
 
+# Every benchmark at the settings whose output docs/testing.md (and docs/attribution.md,
+# results/gsm8k/README.md) quote; hours on a 2-core CPU (bench_laser's grids alone about one).
+# tests/bench/test_bench_smoke.py runs each at its smallest settings on a tiny model in the fast tier.
 bench: setup
 	$(PY) bench/bench_eval.py
+	$(PY) bench/bench_laser.py --threads 1 --naive-every 5
+	$(PY) bench/bench_sweep.py
+	$(PY) bench/bench_toy.py --threads 1
+	$(PY) bench/bench_gsm8k.py
+	$(PY) bench/bench_attribution.py --n 16 --repeats 2
+	$(PY) bench/bench_train.py --size small --steps 30 --repeats 3 --default-malloc
 
 # Training dynamics on a small GPT-NeoX trained here (the small preset: about 40 minutes on a
 # 2-core CPU): results/checkpoint_sweep/mini-pythia/ (checkpoints in runs/mini-pythia, not committed).

@@ -38,7 +38,7 @@ def timed(fn, repeats: int):
     return best, result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--task", default="factual")
@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--readout-n", type=int, default=8, help="GSM8K readout problems for the shared-prefix ratio (0: skip)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: no thrashing on a shared 2-core machine)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)

@@ -47,15 +47,19 @@ from interp.tasks import build_task
 
 RHOS = (0.9, 0.5, 0.25, 0.1, 0.05, 0.01)
 MATRICES = ("mlp_in", "mlp_out")
-COMPARED = ("p_answer", "p_the", "p_function", "log_ratio")
+COMPARED = ("p_answer", "p_the", "p_function", "log_ratio", "logp_answer_full")
 
 
 def full_forward_logits(model: HookedModel, batch):
-    """The reference's forward: every position unembedded, then the last real one picked."""
+    """The reference's forward: every position unembedded, then the read positions picked.
+
+    A :data:`~interp.scoring.evaluate.LogitsFn`: ``[batch, n_read, vocab]``, the prompt's last
+    position first, then one per further answer token (teacher forcing, see ``Batch.positions``).
+    """
     with torch.inference_mode():
         logits = model.bridge(batch.input_ids, attention_mask=batch.attention_mask)
-    rows = torch.arange(len(batch), device=logits.device)
-    return logits[rows, batch.last_index]
+    rows = torch.arange(len(batch), device=logits.device)[:, None]
+    return logits[rows, batch.positions]
 
 
 def naive_randomized(model: HookedModel, prompt_set, batches, configs) -> tuple[float, dict]:
@@ -130,7 +134,7 @@ def bench_grid(name: str, model, prompt_set, batches, configs, naive_every: int)
     return speedup, ours_values, t_ours
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--n", type=int, default=None, help="factual prompts (default 64; 16 with --quick)")
@@ -138,7 +142,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--naive-every", type=int, default=1, help="time the reference on every K-th config only")
     parser.add_argument("--check-configs", type=int, default=12, help="configs re-run naively with the exact SVD")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.threads:
         torch.set_num_threads(args.threads)

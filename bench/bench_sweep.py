@@ -33,6 +33,7 @@ import torch
 
 from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
 from interp.checkpoint_sweeps.sources import CheckpointSource
+from interp.models.spec import ModelSpec
 from interp.models.tiny import TinyConfig, build_tokenizer, make_tiny_model
 
 SAMPLE_S = 0.005
@@ -100,7 +101,7 @@ def timed_sweep(model: Path, out: Path, *, prefetch: bool, n: int, device: str, 
         laps.append((result.step, sampler.lap() if sampler else 0, gpu))
         seconds.append((result.meta["load_seconds"], result.meta["eval_seconds"]))
 
-    config = SweepConfig(out=str(out), model=str(model), steps=steps, task="factual", n=n, device=device, prefetch=prefetch)
+    config = SweepConfig(out=str(out), model=ModelSpec.parse(str(model)), steps=steps, task="factual", n=n, device=device, prefetch=prefetch)
     if sampler:
         sampler.lap()
     start = time.perf_counter()
@@ -128,7 +129,7 @@ def compare(model: Path, root: Path, args: argparse.Namespace, label: str) -> fl
     return gain
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="number of tiny checkpoints")
     parser.add_argument("--d-model", type=int, default=256, help="width of the tiny models (64 in the tests)")
@@ -139,7 +140,7 @@ def main() -> None:
         help="torch intra-op threads (default 1: on a small, busy CPU more threads spin-wait and hide the overlap)",
     )
     parser.add_argument("--fetch-s", type=float, default=0.2, help="simulated download / disk seconds per checkpoint")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     from transformers.utils import logging as hf_logging

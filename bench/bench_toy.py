@@ -81,13 +81,13 @@ def bench_training(cfg: RunConfig, steps: int) -> float:
     return steps / (time.perf_counter() - t)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--steps", type=int, default=3, help="timed training steps")
     parser.add_argument("--repeats", type=int, default=5, help="timed generator batches")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = with_overrides(preset("chen", "noisy-recall"), {"optim.batch_size": args.batch_size})
