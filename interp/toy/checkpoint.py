@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from interp.errors import UsageError
 from interp.io import write_json
+from interp.models.checkpoints import check_loading_info
 from interp.models.spec import TOY_FORMAT, ModelSpec, available_steps, toy_config_json
 from interp.toy.configs import RunConfig
 from interp.toy.model import ToyTransformer
@@ -109,9 +110,13 @@ def load_checkpoint(
         state = load_file(str(weights))
     except Exception as err:  # safetensors raises its own error types for truncated or garbled files
         raise UsageError(f"{weights} is unreadable ({type(err).__name__}: {str(err)[:120]}); the file is corrupt") from None
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise UsageError(f"{folder}: weights do not match the config (missing {missing}, unexpected {unexpected})")
+    own = model.state_dict()
+    resized = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in state.items() if k in own and v.shape != own[k].shape]
+    check_loading_info(
+        {"missing_keys": set(own) - set(state), "unexpected_keys": set(state) - set(own), "mismatched_keys": resized},
+        str(folder),
+    )
+    model.load_state_dict(state)
     model.to(device=device, dtype=dtype)
     model.eval()
     return model, config
