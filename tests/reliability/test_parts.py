@@ -1,0 +1,129 @@
+"""Sweep parts are checked against their names, parts outside the schedule are ignored, and a merge
+that lacks steps exits 2 naming them (issue 22, item 3).
+
+The fixture runs the two shards of a sweep of the tiny GPT-NeoX checkpoints (steps 0, 1, 2, 4, 8;
+shard 0/2 has 0, 2, 8 and shard 1/2 has 1, 4) and merges them: the whole sweep every case compares to.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import pandas as pd
+import pytest
+from cli_helpers import assert_one_line_error, run
+
+from interp.checkpoint_sweeps.run import SweepConfig, run_sweep
+from interp.models.spec import ModelSpec
+
+ARGS = {"steps": "all", "task": "factual", "n": 6, "device": "cpu"}
+
+
+def _sweep(model, out, **extra):
+    return run_sweep(SweepConfig(out=str(out), model=ModelSpec.parse(str(model)), **ARGS, **extra))
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory, tiny_steps_dir):
+    """(shard 0/2 folder, shard 1/2 folder, their merge)."""
+    root = tmp_path_factory.mktemp("parts")
+    folders = [root / f"shard{i}" for i in (0, 1)]
+    for i, folder in enumerate(folders):
+        _sweep(tiny_steps_dir, folder, shard=f"{i}/2")
+    whole = root / "whole"
+    result = run("checkpoint-sweep", "--merge", *map(str, folders), "--out", str(whole))
+    assert result.exit_code == 0, result.output
+    return folders[0], folders[1], whole
+
+
+def _steps(folder) -> list[int]:
+    return sorted(int(s) for s in pd.read_parquet(folder / "results.parquet")["step"].unique())
+
+
+def _same_tables(out, whole) -> None:
+    for name in ("results.parquet", "summary.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / name), pd.read_parquet(whole / name))
+
+
+def test_merge_of_one_shard_of_two_names_the_missing_steps_and_shard(shards, tmp_path):
+    shard0, _, _ = shards
+    out = tmp_path / "merged"
+    result = run("checkpoint-sweep", "--merge", str(shard0), "--out", str(out))
+    assert_one_line_error(result, "the merge is incomplete: 2 of 5 steps", "(steps 1, 4)", "shard 1/2 was not given")
+    assert _steps(out) == [0, 2, 8]  # what it has is written; merging the other shard in completes it
+    assert run("checkpoint-sweep", "--merge", str(shards[1]), "--out", str(out)).exit_code == 0
+    _same_tables(out, shards[2])
+
+
+def _damage(folder, how: str) -> None:
+    """Make ``parts/step4`` hold step 8's rows, or describe step 8 in its json."""
+    parts = folder / "parts"
+    if how == "rows":
+        shutil.copy(parts / "step8.parquet", parts / "step4.parquet")
+    else:
+        shutil.copy(parts / "step8.json", parts / "step4.json")
+
+
+@pytest.mark.parametrize("how", ["rows", "json"])
+def test_a_part_holding_another_steps_results_is_redone_on_resume(shards, tiny_steps_dir, tmp_path, caplog, how):
+    out = tmp_path / "sweep"
+    shutil.copytree(shards[2], out)
+    _damage(out, how)
+    with caplog.at_level(logging.WARNING, logger="interp"):
+        report = _sweep(tiny_steps_dir, out)
+    assert report.evaluated == [4] and list(report.reevaluated) == [4]
+    assert "step 8" in report.reevaluated[4]
+    assert any("step 4:" in m and "evaluated again" in m for m in caplog.messages)
+    _same_tables(out, shards[2])
+
+
+@pytest.mark.parametrize("how", ["rows", "json"])
+def test_a_part_holding_another_steps_results_is_refused_by_merge(shards, tmp_path, how):
+    _, shard1, _ = shards
+    source = tmp_path / "shard1"
+    shutil.copytree(shard1, source)
+    (source / "parts" / "step8.parquet").write_bytes((shards[2] / "parts" / "step8.parquet").read_bytes())
+    (source / "parts" / "step8.json").write_bytes((shards[2] / "parts" / "step8.json").read_bytes())
+    _damage(source, how)
+    out = tmp_path / "merged"
+    result = run("checkpoint-sweep", "--merge", str(shards[0]), str(source), "--out", str(out))
+    assert_one_line_error(result, "the merge is incomplete: 1 of 5 steps", "(step 4)", "step 8", str(source))
+    results = pd.read_parquet(out / "results.parquet")
+    assert _steps(out) == [0, 1, 2, 8]
+    assert not results.duplicated(["step", "edit", "prompt_index"]).any()
+
+
+def _stray(folder) -> None:
+    """A well-formed part of step 5, which the sweep's steps (0, 1, 2, 4, 8) do not have."""
+    parts = folder / "parts"
+    frame = pd.read_parquet(parts / "step8.parquet").assign(step=5)
+    frame.to_parquet(parts / "step5.parquet")
+    meta = json.loads((parts / "step8.json").read_text())
+    (parts / "step5.json").write_text(json.dumps({**meta, "step": 5}))
+
+
+def test_a_part_outside_the_schedule_is_ignored_with_a_warning_on_resume(shards, tiny_steps_dir, tmp_path, caplog):
+    out = tmp_path / "sweep"
+    shutil.copytree(shards[2], out)
+    _stray(out)
+    with caplog.at_level(logging.WARNING, logger="interp"):
+        report = _sweep(tiny_steps_dir, out)
+    assert report.evaluated == [] and report.already_done == [0, 1, 2, 4, 8]
+    assert any("steps 5" in m and "not in the sweep's steps" in m for m in caplog.messages)
+    _same_tables(out, shards[2])
+    assert (out / "parts" / "step5.parquet").is_file()  # ignored, not deleted: the sweep did not write it
+
+
+def test_a_part_outside_the_schedule_is_not_merged(shards, tmp_path, caplog):
+    source = tmp_path / "whole"
+    shutil.copytree(shards[2], source)
+    _stray(source)
+    out = tmp_path / "merged"
+    with caplog.at_level(logging.WARNING, logger="interp"):
+        result = run("checkpoint-sweep", "--merge", str(source), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert any("steps 5" in m and "ignored" in m for m in caplog.messages)
+    _same_tables(out, shards[2])
+    assert not (out / "parts" / "step5.parquet").exists()
