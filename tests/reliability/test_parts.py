@@ -127,3 +127,63 @@ def test_a_part_outside_the_schedule_is_not_merged(shards, tmp_path, caplog):
     assert any("steps 5" in m and "ignored" in m for m in caplog.messages)
     _same_tables(out, shards[2])
     assert not (out / "parts" / "step5.parquet").exists()
+
+
+# -- gsm8k: a resumed or rerun run writes the summary of an uninterrupted one ------------------------------
+
+TIMING = ("generation_s", "tokens_per_s")
+
+
+def _gsm_args(tiny_model_dirs, data, out, *extra):
+    return ["gsm8k", "--model", str(tiny_model_dirs["llama"]), "--data", str(data), "--n-shot", "1",
+            "--max-new-tokens", "8", "--batch-size", "2", "--device", "cpu", "--out", str(out), *extra]
+
+
+def _untimed(value):
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if k not in TIMING}
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def gsm_reference(tmp_path_factory, tiny_model_dirs):
+    """(data file, an uninterrupted run with one --laser edit)."""
+    root = tmp_path_factory.mktemp("gsm")
+    data = root / "test.jsonl"
+    data.write_text("".join(
+        json.dumps({"question": f"Ann has {i} apples and buys {i + 2} more. How many apples does she have?",
+                    "answer": f"{i} + {i + 2} = {2 * i + 2}\n#### {2 * i + 2}"}) + "\n" for i in range(4)))
+    out = root / "reference"
+    result = run(*_gsm_args(tiny_model_dirs, data, out, "--laser", "0:mlp_in:0.5"))
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"n_matrices_edited", "n_hooks", "backend"} <= set(summary) and summary["n_matrices_edited"] == 1
+    return data, out
+
+
+def test_gsm8k_rerun_from_results_alone_writes_the_same_summary(gsm_reference, tiny_model_dirs, tmp_path):
+    """A folder whose rows are all in results.parquet (no parts: committed, or parts removed)."""
+    data, reference = gsm_reference
+    out = tmp_path / "rerun"
+    shutil.copytree(reference, out)
+    shutil.rmtree(out / "parts")
+    result = run(*_gsm_args(tiny_model_dirs, data, out, "--laser", "0:mlp_in:0.5"))
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "summary.json").read_text()) == json.loads((reference / "summary.json").read_text())
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "summary.parquet"), pd.read_parquet(reference / "summary.parquet"))
+
+
+def test_gsm8k_edit_added_after_the_baseline_finished_writes_the_same_summary(gsm_reference, tiny_model_dirs, tmp_path):
+    data, reference = gsm_reference
+    out = tmp_path / "later"
+    assert run(*_gsm_args(tiny_model_dirs, data, out)).exit_code == 0
+    shutil.rmtree(out / "parts" / "baseline")  # the baseline's rows now only in results.parquet
+    result = run(*_gsm_args(tiny_model_dirs, data, out, "--laser", "0:mlp_in:0.5"))
+    assert result.exit_code == 0, result.output
+    assert _untimed(json.loads((out / "summary.json").read_text())) == _untimed(json.loads((reference / "summary.json").read_text()))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "summary.parquet").drop(columns=list(TIMING)),
+        pd.read_parquet(reference / "summary.parquet").drop(columns=list(TIMING)),
+    )
