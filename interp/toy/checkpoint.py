@@ -134,6 +134,12 @@ def resolve(path: str | Path, step: int | None = None) -> Path:
     if not steps:
         raise UsageError(f"{path} is not a toy run (expected config.json with format {TOY_FORMAT!r} and step*/ folders)")
     if step is None:
+        planned = RunConfig.from_dict(toy_config_json(path)).optim.steps
+        if steps[-1] < planned:
+            raise UsageError(
+                f"{path} is an unfinished run: its last saved step is {steps[-1]} of the {planned} it trains "
+                f"(was it killed?); pass --step {steps[-1]} to evaluate that step anyway, or train the run to the end"
+            )
         return step_dir(path, steps[-1])
     if step not in steps:
         raise UsageError(f"step {step} not saved in {path}; saved steps: {steps}")

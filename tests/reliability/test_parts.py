@@ -187,3 +187,24 @@ def test_gsm8k_edit_added_after_the_baseline_finished_writes_the_same_summary(gs
         pd.read_parquet(out / "summary.parquet").drop(columns=list(TIMING)),
         pd.read_parquet(reference / "summary.parquet").drop(columns=list(TIMING)),
     )
+
+
+# -- toy eval: a killed run's last step is not its final one ------------------------------------------------
+
+
+def test_toy_eval_refuses_the_last_step_of_an_unfinished_run(tmp_path):
+    from interp.toy.checkpoint import save_checkpoint, write_run_config
+    from interp.toy.configs import preset, with_overrides
+    from interp.toy.model import ToyTransformer
+
+    cfg = with_overrides(preset("chen", steps=4), {"model.d_model": 16, "model.d_mlp": 16, "model.n_ctx": 16, "data.seq_len": 16})
+    run_dir = tmp_path / "run"
+    write_run_config(run_dir, cfg)
+    for step in (0, 1, 2):  # a run killed before step 4, the last of its schedule 0, 1, 2, 4
+        save_checkpoint(run_dir, step, ToyTransformer(cfg.model), cfg)
+    result = run("toy", "eval", str(run_dir), "--n-sequences", "4", "--device", "cpu")
+    assert_one_line_error(result, "unfinished run", "step is 2 of the 4", "--step 2")
+    assert not list(run_dir.glob("eval*.json"))
+    assert run("toy", "eval", str(run_dir), "--step", "2", "--n-sequences", "4", "--device", "cpu").exit_code == 0
+    save_checkpoint(run_dir, 4, ToyTransformer(cfg.model), cfg)  # finished: its last step is final
+    assert run("toy", "eval", str(run_dir), "--n-sequences", "4", "--device", "cpu").exit_code == 0
