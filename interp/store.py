@@ -310,9 +310,15 @@ class RunStore:
         frames = [f for f in frames if not f.empty]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def part_problem(self, name: str, check: Callable[[str, dict[str, Any]], str | None] | None = None) -> str | None:
+    def part_problem(
+        self,
+        name: str,
+        check: Callable[[str, dict[str, Any]], str | None] | None = None,
+        rows: Callable[[str, pd.DataFrame], str | None] | None = None,
+    ) -> str | None:
         """Why part ``name`` cannot be used (None: it can): its json missing, garbled or not an object,
-        ``check(name, meta)``'s complaint, or a parquet that cannot be read."""
+        ``check(name, meta)``'s complaint, a parquet that cannot be read, or ``rows(name, frame)``'s
+        complaint about the rows it holds (e.g. another part's)."""
         meta_name = self.meta_path(name).name
         try:
             meta = self.read_meta(name)
@@ -325,10 +331,10 @@ class RunStore:
         if check is not None and (problem := check(name, meta)) is not None:
             return problem
         try:
-            self.read_part(name)
+            frame = self.read_part(name)
         except Exception as err:  # noqa: BLE001 - pyarrow has its own error types (ArrowInvalid, ...) for a damaged file
             return f"{self.part_path(name).name} is unreadable ({type(err).__name__}: {' '.join(str(err).split())[:100]})"
-        return None
+        return rows(name, frame) if rows is not None else None
 
     def damaged_parts(self, check: Callable[[str, dict[str, Any]], str | None] | None = None) -> dict[str, str]:
         """{name: what is wrong} for the parts that cannot be used (see :meth:`part_problem`)."""

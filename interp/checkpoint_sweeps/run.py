@@ -108,10 +108,13 @@ class SweepReport:
     failed: dict[int, str] = field(default_factory=dict)  # steps this run could not evaluate -> why
     reevaluated: dict[int, str] = field(default_factory=dict)  # unreadable parts found, deleted and evaluated again -> what was wrong
     n_rows: int = 0
+    merge_gaps: str | None = None  # a merge: what the missing steps lack (None when the merge is whole)
 
     @property
     def failure_message(self) -> str | None:
         """One line naming the failed steps (None when every step worked)."""
+        if self.merge_gaps is not None:
+            return self.merge_gaps
         if not self.failed:
             return None
         steps = sorted(self.failed)
@@ -204,7 +207,7 @@ def _run_sweep(config: SweepConfig, on_step: Callable[[StepResult], None] | None
     mine = shard.select(steps)
     store = SweepStore(config.out)
     arguments = defining_arguments(config, source, steps)
-    store.open(arguments, {"source": config.model.source, "steps_resolved": steps})
+    store.open(arguments, {"source": config.model.source, "steps_resolved": steps, "shard": str(shard)})
     local = config.executor == "local"  # each step loads its own model there; Ray workers resolve their own device
     store.store.ran_on(resolve_device(config.device) if local else config.device, config.dtype)
     reevaluated = store.drop_unreadable_parts()
@@ -277,5 +280,32 @@ def _merge_into(target: SweepStore, stores: list[SweepStore], info: dict, base: 
     target.drop_unreadable_parts()  # a damaged part of the target is copied again from a source that has it
     copied = target.merge_from(stores)
     log.info("merged %d steps from %d folders into %s", len(copied), len(stores), target.root)
-    report = SweepReport(target.root, steps, steps, evaluated=[], already_done=copied)
-    return _finish(target, base, report)
+    report = _finish(target, base, SweepReport(target.root, steps, steps, evaluated=[], already_done=copied))
+    if report.missing:
+        report.merge_gaps = _merge_gaps(report, stores, target.not_merged)
+    return report
+
+
+def _steps_text(steps: Sequence[int], limit: int = 8) -> str:
+    return ", ".join(map(str, steps[:limit])) + (f", ... ({len(steps) - limit} more)" if len(steps) > limit else "")
+
+
+def _merge_gaps(report: SweepReport, stores: list[SweepStore], not_merged: dict[int, str]) -> str:
+    """One line naming the steps a merge lacks: the shards they belong to, or the damaged parts left out."""
+    missing = report.missing
+    shards = {s.read_definition().info.get("shard") for s in stores}
+    counts = {Shard.parse(text).count for text in shards if isinstance(text, str)}
+    why = ""
+    if len(counts) == 1 and None not in shards and (count := counts.pop()) > 1:
+        given = {Shard.parse(text).index for text in shards}
+        absent = [f"{i}/{count}" for i in range(count) if i not in given and set(Shard(i, count).select(report.steps)) & set(missing)]
+        if absent:
+            why = f"; the folder{'s' if len(absent) > 1 else ''} of shard {', '.join(absent)} {'were' if len(absent) > 1 else 'was'} not given"
+    damaged = [step for step in missing if step in not_merged]
+    if damaged:
+        why += f"; step {damaged[0]}: {not_merged[damaged[0]]}" + (f" (and {len(damaged) - 1} more damaged)" if len(damaged) > 1 else "")
+    return (
+        f"the merge is incomplete: {len(missing)} of {len(report.steps)} steps have no results "
+        f"({'step' if len(missing) == 1 else 'steps'} {_steps_text(missing)}){why}; the {len(report.steps) - len(missing)} others are written to {report.out}; "
+        f"merge again with the missing shard folders, after rerunning the shard of a damaged step"
+    )

@@ -17,8 +17,11 @@ temporary name and renamed into place, the step's json before its parquet. A run
 moment leaves only whole files, and a step either has its part or is evaluated again on restart:
 an interrupted and restarted sweep ends with exactly the rows of an uninterrupted one. A restart
 also checks what it finds: a part that cannot be read (empty, truncated) or whose ``step{N}.json``
-is missing, garbled or without a weights fingerprint is deleted, with a warning, and the step is
-evaluated again. Shards write disjoint parts, so merging is copying parts.
+is missing, garbled or without a weights fingerprint, or that holds another step's rows (the step
+column, or the json's step, differs from its name), is deleted, with a warning, and the step is
+evaluated again. Parts of steps outside ``sweep.json``'s ``steps_resolved`` are ignored, with a
+warning. Shards write disjoint parts, so merging is copying parts; a merge that ends without some
+steps (a shard not given, a damaged part left out) says which (the CLI exits 2).
 
 ``sweep.json`` also keeps the sweep's ``"arguments"`` (the defining ones, with ``prompts_sha256``)
 as the folders written before the store had them; those folders resume and merge as they are.
@@ -86,7 +89,25 @@ def _legacy(data: dict[str, Any]) -> RunDefinition | None:
 
 
 def _has_fingerprint(name: str, meta: dict[str, Any]) -> str | None:
-    return None if isinstance(meta.get("fingerprint"), str) else f"{name}.json has no weights fingerprint"
+    if not isinstance(meta.get("fingerprint"), str):
+        return f"{name}.json has no weights fingerprint"
+    step = int(name.removeprefix("step"))
+    if "step" in meta and meta["step"] != step:
+        return f"{name}.json describes step {meta['step']!r}"
+    return None
+
+
+def _holds_its_step(name: str, frame: pd.DataFrame) -> str | None:
+    """A part's rows must all be of the step its name says (a part copied or renamed by hand is not)."""
+    if frame.empty:
+        return None
+    if "step" not in frame.columns:
+        return f"{name}.parquet has no step column"
+    others = sorted({int(s) for s in frame["step"].unique()} - {int(name.removeprefix("step"))})
+    if others:
+        shown = ", ".join(map(str, others[:3])) + (", ..." if len(others) > 3 else "")
+        return f"{name}.parquet holds rows of step {shown}"
+    return None
 
 
 class SweepStore:
@@ -100,6 +121,8 @@ class SweepStore:
         self.root = self.store.root
         self.parts = self.store.parts
         self.failures: dict[int, str] = {}  # step -> why it could not be evaluated (kept until it has a part)
+        self.not_merged: dict[int, str] = {}  # step -> why a source's part of it was left out (merge_from)
+        self._schedule: list[int] | None = None
 
     # -- paths -------------------------------------------------------------------------------
     @property
@@ -144,15 +167,46 @@ class SweepStore:
         """
         defining, hashes = split_arguments(arguments)
         self.store.start(defining, hashes=hashes, info={"arguments": arguments, **info})
+        self._schedule = None
         self.failures = self._recorded_failures()
+        self.warn_stray()
 
     def remove_stale(self) -> None:
         """Delete the temporary files a killed run left (``.NAME.<pid>.tmp`` whose writer is gone); a live writer's stay."""
         self.store.remove_stale()
 
     # -- parts -----------------------------------------------------------------------------------
-    def done_steps(self) -> list[int]:
+    @property
+    def schedule(self) -> list[int] | None:
+        """The steps the sweep resolved to (``sweep.json``'s ``steps_resolved``; None when it does not say)."""
+        if self._schedule is None:
+            definition = self.store.definition or self.store.read_definition()
+            steps = definition.info.get("steps_resolved") if definition is not None else None
+            self._schedule = [int(s) for s in steps] if isinstance(steps, list) else None
+        return self._schedule
+
+    def _part_steps(self) -> list[int]:
         return sorted(int(m.group(1)) for name in self.store.part_names() if (m := _PART_RE.match(name)))
+
+    def done_steps(self) -> list[int]:
+        """The steps with a part, those of the sweep's schedule only (see :meth:`stray_steps`)."""
+        schedule = self.schedule
+        return [s for s in self._part_steps() if schedule is None or s in schedule]
+
+    def stray_steps(self) -> list[int]:
+        """Steps with a part that are not in the sweep's schedule (put there by hand): never read or merged."""
+        schedule = self.schedule
+        return [] if schedule is None else [s for s in self._part_steps() if s not in schedule]
+
+    def warn_stray(self) -> list[int]:
+        """Log a warning naming the parts outside the schedule (they are ignored); returns their steps."""
+        stray = self.stray_steps()
+        if stray:
+            log.warning(
+                "%s holds parts of steps %s, which are not in the sweep's steps; ignored (remove them)",
+                self.parts, ", ".join(map(str, stray)),
+            )
+        return stray
 
     def write_step(self, step: int, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
         """Write step ``step``'s facts, then its rows (the rows mark the step done)."""
@@ -165,7 +219,7 @@ class SweepStore:
         """{step: what is wrong} for the parts that cannot be read back (see :meth:`drop_unreadable_parts`)."""
         return {
             step: problem for step in self.done_steps()
-            if (problem := self.store.part_problem(f"step{step}", _has_fingerprint)) is not None
+            if (problem := self.store.part_problem(f"step{step}", _has_fingerprint, _holds_its_step)) is not None
         }
 
     def drop_unreadable_parts(self) -> dict[int, str]:
@@ -225,15 +279,19 @@ class SweepStore:
         """Copy the finished steps of ``sources`` (sweeps with this sweep's arguments) into this folder.
 
         A step present in two folders must carry the same weights' fingerprint; it is copied once.
-        A part that cannot be read back is left out, with a warning. Returns the steps copied.
+        A part that cannot be read back (or holds another step's rows) is left out, with a warning,
+        and recorded in :attr:`not_merged`; parts outside a source's schedule are ignored, with a
+        warning. Returns the steps copied.
         """
         copied = []
         for source in sources:
             if source.root.resolve() == self.root.resolve():
                 continue
+            source.warn_stray()
             bad = source.unreadable_parts()
             for step, problem in bad.items():
                 log.warning("step %d of %s: %s; not merged (run that shard again to redo it)", step, source.root, problem)
+                self.not_merged.setdefault(step, f"{problem} in {source.root}")
             for step in source.done_steps():
                 if step in bad:
                     continue

@@ -240,6 +240,10 @@ def _done_rows(store: RunStore, label: str, previous: pd.DataFrame | None) -> tu
     return frames, done
 
 
+#: what a config's summary reports about how its edits ran (recorded in each batch's part)
+INFO_KEYS: tuple[str, ...] = ("n_matrices_edited", "n_hooks", "backend")
+
+
 def _recorded_info(store: RunStore, label: str) -> dict[str, Any]:
     """What the latest batch of a config recorded about its edits (so a config found finished is reported alike)."""
     for name in reversed(store.part_names(_slug(label))):
@@ -304,10 +308,12 @@ def generate_config(
     if bar is not None:
         bar.update(len(prompts.problems) - len(todo))
     info = _recorded_info(store, label)
-    if todo:
+    # a config whose rows all come from results.parquet (no parts: a committed folder, or parts
+    # removed) has no recorded info: the edits are applied to read it, so the summary is the same
+    if todo or set(info) != set(INFO_KEYS):
         with apply_edits(model, edits, means=means, svd_cache=svd_cache, seed=seed) as report:
             generator = Generator(model, prompts.prefix_ids, gen_config)
-            info = {"n_matrices_edited": report.n_matrices_edited, "n_hooks": report.n_hooks, "backend": generator.backend}
+            info = dict(zip(INFO_KEYS, (report.n_matrices_edited, report.n_hooks, generator.backend), strict=True))
             part = 1 + max((int(f["batch"].max()) for f in frames), default=-1)  # after every batch held
             batches = plan_batches([len(prompts.suffix_ids[i]) for i in todo], gen_config.batch_size)
             for batch in batches:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from pathlib import Path
+from typing import Any
 
 from interp.errors import UsageError
 
@@ -59,3 +60,35 @@ def local_steps(folder: str | Path) -> dict[int, Path]:
         if match and child.is_dir():
             found[int(match.group(1))] = child
     return dict(sorted(found.items()))
+
+
+def _few(keys: set[str], n: int = 3) -> str:
+    ordered = sorted(keys)
+    more = f", ... ({len(ordered) - n} more)" if len(ordered) > n else ""
+    return ", ".join(ordered[:n]) + more
+
+
+def check_loading_info(info: dict[str, Any], where: str) -> None:
+    """UsageError when a checkpoint's tensors do not match its config: ``info`` is ``from_pretrained``'s
+    loading info (``missing_keys``, ``unexpected_keys``, ``mismatched_keys``), toy loads give the same keys.
+
+    Such a checkpoint does not belong to its config (fewer layers stored than declared, another
+    architecture's weights): transformers would initialise the missing tensors at random and drop
+    the rest, so every result would be noise.
+    """
+    missing = set(info.get("missing_keys") or ())
+    unexpected = set(info.get("unexpected_keys") or ())
+    resized = {str(entry[0]) for entry in info.get("mismatched_keys") or ()}
+    if not (missing or unexpected or resized):
+        return
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} tensors the config needs are missing ({_few(missing)})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} stored tensors are unexpected ({_few(unexpected)})")
+    if resized:
+        parts.append(f"{len(resized)} have the wrong shape ({_few(resized)})")
+    raise UsageError(
+        f"the weights of {where} do not match its config.json: {'; '.join(parts)}; put the config.json "
+        f"the weights were saved with next to them (or the weights of this config), instead of loading random weights"
+    )

@@ -27,10 +27,12 @@ from typing import Any
 import torch
 from torch import nn
 from transformer_lens.model_bridge import TransformerBridge
+from transformer_lens.model_bridge.sources._hf_format import determine_architecture_from_hf_config
+from transformer_lens.model_bridge.sources.transformers.helpers import get_hf_model_class_for_architecture
 from transformers.utils import logging as hf_logging
 
 from interp.errors import UsageError
-from interp.models.checkpoints import check_step, local_steps
+from interp.models.checkpoints import check_loading_info, check_step, local_steps
 from interp.models.embedded import EMBEDDED, embedded_model
 from interp.models.registry import ARCHITECTURES, TOY_FAMILY, ArchSpec, arch_for
 from interp.models.spec import ModelSpec, read_config_json
@@ -184,6 +186,52 @@ def _model_type(folder: Path) -> str:
     return str(config["model_type"])
 
 
+#: files any one of which holds a tokenizer's vocabulary (a folder with none loads an empty tokenizer)
+TOKENIZER_FILES: tuple[str, ...] = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
+
+#: config.json size fields (across the supported families) that must be integers >= 1 when given
+_SIZE_KEYS: tuple[str, ...] = (
+    "n_layer", "num_hidden_layers", "n_embd", "hidden_size", "d_model", "n_head", "num_attention_heads",
+    "num_key_value_heads", "n_inner", "intermediate_size", "head_dim", "vocab_size", "n_positions",
+    "max_position_embeddings", "n_ctx",
+)
+
+
+def check_config_sizes(folder: Path, config: dict[str, Any]) -> None:
+    """UsageError naming the first size in ``config.json`` that is not an integer >= 1 (None means default)."""
+    for key in _SIZE_KEYS:
+        value = config.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise UsageError(
+                f"{folder / 'config.json'}: {key} is {value!r}, but model sizes must be integers >= 1; "
+                f"restore the config.json the weights were saved with"
+            )
+
+
+def check_tokenizer_files(folder: Path) -> None:
+    """UsageError when ``folder`` holds none of :data:`TOKENIZER_FILES` (checked before any weights load)."""
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise UsageError(
+            f"{folder} has no tokenizer files (none of {', '.join(TOKENIZER_FILES)}); copy the tokenizer "
+            f"files of the model it was trained from into it (e.g. tokenizer.json and tokenizer_config.json)"
+        )
+
+
+class _WholeWeights:
+    """``model_class`` for ``boot_transformers``: the class TransformerLens would pick, loaded with
+    ``output_loading_info=True`` so that a checkpoint not matching its config is refused (see
+    :func:`check_loading_info`) instead of being completed with random tensors."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def from_pretrained(self, name: str, **kwargs: Any) -> nn.Module:
+        model_class = get_hf_model_class_for_architecture(determine_architecture_from_hf_config(kwargs["config"]))
+        model, info = model_class.from_pretrained(name, output_loading_info=True, **kwargs)
+        check_loading_info(info, self.where)
+        return model
+
+
 @contextmanager
 def quiet_progress() -> Iterator[None]:
     """Hide transformers' progress bars ("Loading weights", "Writing model shards"); our own bars stay."""
@@ -200,7 +248,11 @@ def _boot(name_or_path: str, device: torch.device, dtype: torch.dtype, revision:
     local = Path(name_or_path).is_dir()
     try:
         with quiet_progress():
-            return TransformerBridge.boot_transformers(name_or_path, device=device, dtype=dtype, revision=revision)
+            return TransformerBridge.boot_transformers(
+                name_or_path, device=device, dtype=dtype, revision=revision, model_class=_WholeWeights(name_or_path)
+            )
+    except UsageError:
+        raise
     except Exception as err:  # noqa: BLE001 - any failure to read a local folder's files is the user's to fix
         if not local and not isinstance(err, (OSError, ValueError, KeyError)):
             raise
@@ -241,6 +293,8 @@ def load_model(
     elif parsed.source == "local":
         folder = _local_folder(parsed)
         _model_type(folder)  # clear error for folders that are not HF models
+        check_config_sizes(folder, read_config_json(folder) or {})
+        check_tokenizer_files(folder)
         name_or_path = str(folder)
     else:
         name_or_path = parsed.name
@@ -251,8 +305,11 @@ def load_model(
     model_type = str(bridge.original_model.config.model_type)
     arch = arch_for(model_type)
     tokenizer = bridge.tokenizer
-    if tokenizer is None:
-        raise UsageError(f"{parsed.display} has no tokenizer; a model folder needs tokenizer files too")
+    if tokenizer is None or len(tokenizer) < 2 or not tokenizer.encode("The city of", add_special_tokens=False):
+        raise UsageError(
+            f"{parsed.display} has no working tokenizer (it encodes text to nothing); a model folder needs the "
+            f"tokenizer files of the model it was trained from (e.g. tokenizer.json and tokenizer_config.json)"
+        )
     policy = arch.prepend_bos if prepend_bos is None else prepend_bos
     # One tokenization everywhere: the bridge's own string methods (calling it on text, to_tokens,
     # run_with_cache, generate) prepend BOS exactly when interp does.

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from interp.errors import UsageError
 from interp.io import write_json
+from interp.models.checkpoints import check_loading_info
 from interp.models.spec import TOY_FORMAT, ModelSpec, available_steps, toy_config_json
 from interp.toy.configs import RunConfig
 from interp.toy.model import ToyTransformer
@@ -110,9 +111,13 @@ def load_checkpoint(
         state = load_file(str(weights))
     except Exception as err:  # safetensors raises its own error types for truncated or garbled files
         raise UsageError(f"{weights} is unreadable ({type(err).__name__}: {str(err)[:120]}); the file is corrupt") from None
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise UsageError(f"{folder}: weights do not match the config (missing {missing}, unexpected {unexpected})")
+    own = model.state_dict()
+    resized = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in state.items() if k in own and v.shape != own[k].shape]
+    check_loading_info(
+        {"missing_keys": set(own) - set(state), "unexpected_keys": set(state) - set(own), "mismatched_keys": resized},
+        str(folder),
+    )
+    model.load_state_dict(state)
     model.to(device=device, dtype=dtype)
     model.eval()
     return model, config
@@ -130,6 +135,12 @@ def resolve(path: str | Path, step: int | None = None) -> Path:
     if not steps:
         raise UsageError(f"{path} is not a toy run (expected config.json with format {TOY_FORMAT!r} and step*/ folders)")
     if step is None:
+        planned = RunConfig.from_dict(toy_config_json(path)).optim.steps
+        if steps[-1] < planned:
+            raise UsageError(
+                f"{path} is an unfinished run: its last saved step is {steps[-1]} of the {planned} it trains "
+                f"(was it killed?); pass --step {steps[-1]} to evaluate that step anyway, or train the run to the end"
+            )
         return step_dir(path, steps[-1])
     if step not in steps:
         raise UsageError(f"step {step} not saved in {path}; saved steps: {steps}")
