@@ -143,7 +143,7 @@ def _joined(name: str, value: Any, item_types: tuple[type, ...], takes: str) -> 
         return value
     if isinstance(value, item_types) and not isinstance(value, bool):
         value = [value]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, *item_types)) and not isinstance(v, bool) for v in value):
+    if not isinstance(value, (list, tuple, np.ndarray)) or not all(isinstance(v, (str, *item_types)) and not isinstance(v, bool) for v in value):
         raise _Refused(takes)
     return ",".join(v if isinstance(v, str) else str(float(v)) for v in value)
 
