@@ -39,6 +39,7 @@ from interp.edits.apply import apply_edits as _apply_edits
 from interp.edits.grid import LayerSpec, parse_floats, parse_names
 from interp.edits.spec import Edit, parse_edits
 from interp.errors import UsageError, check_positive
+from interp.io import called_as
 from interp.laser.run import LaserSweep, run_laser_sweep
 from interp.models.loading import HookedModel
 from interp.models.spec import ModelSpec
@@ -331,9 +332,11 @@ def _start_run(function: str, call: Mapping[str, Any], run: Callable[[], T]) -> 
     """The one place a call here starts a run that writes a folder (``laser_sweep``, ``checkpoint_sweep``).
 
     ``call`` holds the arguments as the caller gave them (:func:`_call_text` spells them);
-    every argument has been checked by then.
+    every argument has been checked by then. The run folder's provenance records the call
+    (:func:`interp.io.called_as`) instead of the Python process's command line.
     """
-    return run()
+    with called_as(_call_text(function, call)):
+        return run()
 
 
 # ---------------------------------------------------------------------------------------------

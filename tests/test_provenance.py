@@ -139,3 +139,12 @@ def test_dirty_means_uncommitted_code_not_results(tmp_path):
     with (clone / "interp" / "errors.py").open("a") as f:
         f.write("\n# edited\n")
     assert dirty() is True
+
+
+def test_a_python_call_is_recorded_as_the_call(gpt2_dir, tmp_path):
+    import interp
+
+    out = tmp_path / "api"
+    interp.laser_sweep(gpt2_dir, task="factual", n=6, layers="1", rhos="0.5", out=str(out), device="cpu")
+    stamp = assert_provenance(_definition(out), "interp.laser_sweep(")
+    assert f"out={str(out)!r}" in stamp["command"] and "rhos='0.5'" in stamp["command"]
