@@ -44,6 +44,7 @@ import pandas as pd
 
 from interp.errors import UsageError
 from interp.io import (
+    LOCK_NAME,
     check_out_value,
     copy_file,
     file_sha256,
@@ -158,9 +159,17 @@ def new_run_folder(root: str | Path, command: str, option: str = "--out") -> Ite
     folder = check_out_value(root, option)
     refuse_unless_empty(folder, command, option=option)  # before anything is written into it
     output_dir(folder)
-    with output_lock(folder):
-        refuse_unless_empty(folder, command, option=option)  # again, holding the lock: another writer may have been first
-        yield folder
+    lock_file = folder / LOCK_NAME
+    created = not lock_file.exists()
+    held = False
+    try:
+        with output_lock(folder):
+            held = True
+            refuse_unless_empty(folder, command, option=option)  # again, holding the lock: another writer may have been first
+            yield folder
+    finally:
+        if created and held:  # the folder is left as the model or run alone; a later writer finds it not empty, lock or no lock
+            lock_file.unlink(missing_ok=True)
 
 
 def _plain(value: Any) -> Any:
@@ -277,8 +286,8 @@ class RunStore:
                 return RunDefinition(command, data["defining"], data["inputs"], info)
         elif isinstance(data, dict) and self.legacy is not None and (definition := self.legacy(data)) is not None:
             return definition
-        if isinstance(data, dict) and not (folder_contents(self.root) or "").startswith("holds other results"):
-            refuse_unless_empty(self.root, self.command, definition_file=self.definition_file)  # a model folder, a toy run, ...
+        if isinstance(data, dict) and (folder_contents(self.root) or "").startswith("is "):
+            refuse_unless_empty(self.root, self.command, definition_file=self.definition_file)  # a model folder, a toy run
         raise UsageError(f"{path} is not a {self.command} definition; {start_over}")
 
     def check_folder(self) -> RunDefinition | None:

@@ -262,3 +262,10 @@ def test_a_full_disk_while_writing_leaves_no_temp_file(inputs, tmp_path, monkeyp
     monkeypatch.setattr(pd.DataFrame, "to_parquet", real)
     again = run(*_argv("eval", str(out), inputs))  # the same eval, with room again: it finishes
     assert again.exit_code == 0, again.output
+
+
+def test_the_stores_toy_format_is_the_registrys():
+    from interp.models.registry import TOY_FAMILY
+    from interp.store import TOY_FORMAT
+
+    assert TOY_FORMAT == TOY_FAMILY
