@@ -283,6 +283,20 @@ def existing_file(path: str | Path, what: str, expected: str) -> Path:
     return p
 
 
+def check_out_value(root: str | Path | None, option: str = "--out") -> Path:
+    """``root`` as a path; an empty value (``--out ""``, which would mean the working directory) is a UsageError."""
+    if root is None or not str(root).strip():
+        raise UsageError(f'{option} is empty (""); give the folder to write: a new or empty one, or a run of the same command to resume')
+    return Path(root).expanduser()
+
+
+def out_folder(text: str) -> Path | str:
+    """The typer ``parser`` of every output-folder option: the text as a path, but an empty value
+    kept as ``""`` (typer would turn it into ``.``, the working directory) so that the command
+    refuses it by name (:func:`check_out_value`)."""
+    return Path(text) if text.strip() else text
+
+
 # -- provenance: which code, libraries and machine made a run -------------------------------------
 
 _LIBRARIES = ("torch", "transformers", "transformer_lens", "tokenizers", "numpy", "pandas")

@@ -7,7 +7,10 @@ and decides "may I resume?" by one rule.
     DIR/parts/NAME.parquet  the part's rows; its presence marks the part done (NAME may hold "/")
     DIR/NAME/               a folder part (a checkpoint ``step{N}/``): renamed into place whole
 
-**The rule.** A new or empty folder starts a run. A folder holding a run of the same command with
+**The rule** (every command that writes a folder follows it: the resumable ones through
+:meth:`RunStore.open`, ``eval`` and ``attribution`` through :meth:`RunStore.check` then
+:meth:`RunStore.start`, ``tiny`` and ``toy train``, which only start, through :func:`new_run_folder`).
+A new or empty folder starts a run. A folder holding a run of the same command with
 equal defining fields and the same content (sha256) in every input file is resumed: its finished
 parts are kept and only the rest is made. Anything else is refused with one line, before any work:
 the first field that differs (``--seed was 0, now 1; use another --out, or the same options to
@@ -19,6 +22,11 @@ Every file goes to a temporary name and is renamed into place (:mod:`interp.io`)
 before its parquet: a run killed at any moment leaves whole files only. On opening, temp files of
 writers that are gone are removed; :meth:`RunStore.drop_damaged_parts` deletes, with a warning, the
 parts that cannot be read back (or fail the command's own check), so they are made again.
+
+Hidden files (the lock, temp files) do not count: a folder holding only those is empty. A refusal
+names what is there (:func:`folder_contents`): a model folder, a toy run, model checkpoints,
+another command's run, or the files themselves; an empty ``--out ""`` is refused before it can
+mean the working directory.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ import pandas as pd
 
 from interp.errors import UsageError
 from interp.io import (
+    LOCK_NAME,
+    check_out_value,
     copy_file,
     file_sha256,
     now,
@@ -57,6 +67,111 @@ VERSION = 1
 PARTS = "parts"
 _RESERVED = ("format", "version", "command", "defining", "inputs")
 _NAME = re.compile(r"^[\w+=-][\w.+=-]*(/[\w+=-][\w.+=-]*)*$")  # no hidden or empty components, no ".."
+#: the files that hold a run's definition (``config.json``; ``sweep.json`` of checkpoint sweeps, ``train.json`` of ``lm train``)
+DEFINITION_FILES = ("config.json", "sweep.json", "train.json")
+_LEGACY_FORMATS = {"interp-checkpoint-sweep": "checkpoint-sweep"}  # definitions written before this store
+TOY_FORMAT = "interp-toy"  # interp.models.registry.TOY_FAMILY (tested equal; the store sits below the models)
+_WEIGHTS = re.compile(r"^(model|pytorch_model|adapter_model)(-\d+-of-\d+)?\.(safetensors|bin)(\.index\.json)?$")
+_STEP_DIR = re.compile(r"^step\d+$")
+
+
+def _json_object(path: Path) -> dict[str, Any] | None:
+    try:
+        data = read_json(path)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _visible(root: Path) -> list[str]:
+    """The names in ``root`` that count (hidden ones, the lock and temp files, do not), folders with a ``/``."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir() if not p.name.startswith("."))
+
+
+def _shown(names: list[str], at_most: int = 4) -> str:
+    return ", ".join(names[:at_most]) + (", ..." if len(names) > at_most else "")
+
+
+def run_command(root: str | Path) -> tuple[str, str] | None:
+    """(command, definition file) of the interp run ``root`` holds, None when it holds none."""
+    for name in DEFINITION_FILES:
+        data = _json_object(Path(root) / name)
+        if data is None:
+            continue
+        if data.get("format") == FORMAT and isinstance(data.get("command"), str):
+            return data["command"], name
+        if data.get("format") in _LEGACY_FORMATS:
+            return _LEGACY_FORMATS[data["format"]], name
+    return None
+
+
+def folder_contents(root: str | Path) -> str | None:
+    """What ``root`` holds, as the end of a sentence ``f"{root} {what}"``, or None when it is empty.
+
+    In this order: an interp run (``holds an interp eval run``), a toy run or checkpoint, a model
+    folder (``config.json`` of a Hugging Face model, or weights), model checkpoints (``step*/``
+    folders with a ``config.json``), else the files themselves (``holds other results (a, b)``).
+    """
+    root = Path(root)
+    names = _visible(root)
+    if not names:
+        return None
+    if (run := run_command(root)) is not None:
+        return f"holds an interp {run[0]} run ({run[1]})"
+    config = _json_object(root / "config.json")
+    steps = [n for n in names if _STEP_DIR.match(n.rstrip("/")) and (root / n / "config.json").is_file()]
+    weights = [n for n in names if _WEIGHTS.match(n)]
+    if config is not None and config.get("format") == TOY_FORMAT:
+        what = "a toy training run" if steps else "a toy model checkpoint"
+        return f"is {what} ({_shown(['config.json', *(steps or weights)], 3)})"
+    if weights or (config is not None and ("model_type" in config or "architectures" in config)):
+        return f"is a model folder ({_shown([n for n in ('config.json', *weights) if n in names], 3)})"
+    if steps:
+        return f"holds model checkpoints ({_shown(steps, 3)})"
+    return f"holds other results ({_shown(names)})"
+
+
+def refuse_unless_empty(root: str | Path, command: str, *, definition_file: str | None = None, option: str = "--out") -> None:
+    """The rule's refusal when ``root`` holds no run of ``command``: nothing visible may be there.
+
+    One UsageError line naming what is there (:func:`folder_contents`). ``definition_file``: the
+    command resumes its runs (the message says which file a run of it has); None: it only starts.
+    """
+    root = Path(root)
+    what = folder_contents(root)
+    if what is None:
+        return
+    run = run_command(root)
+    if run is not None and run[0] != command:
+        raise UsageError(f"{root} holds an interp {run[0]} run, not {command}; use another {option}")
+    if what.startswith("holds other results") and definition_file is not None:
+        raise UsageError(f"{root} {what} and no {definition_file}; use another {option}, or an empty folder")
+    if what.startswith("holds other results"):
+        raise UsageError(f"{root} exists and is not an empty folder (it {what}); choose a new {option}")
+    raise UsageError(f"{root} {what}; {command} writes only into a new or empty folder{' or its own run' if definition_file else ''}: "
+                     f"use another {option}")
+
+
+@contextmanager
+def new_run_folder(root: str | Path, command: str, option: str = "--out") -> Iterator[Path]:
+    """The rule for a command that only starts runs (``tiny``, ``toy train``): ``root`` created (or
+    empty), writable and locked for the block; anything already there is refused, naming it."""
+    folder = check_out_value(root, option)
+    refuse_unless_empty(folder, command, option=option)  # before anything is written into it
+    output_dir(folder)
+    lock_file = folder / LOCK_NAME
+    created = not lock_file.exists()
+    held = False
+    try:
+        with output_lock(folder):
+            held = True
+            refuse_unless_empty(folder, command, option=option)  # again, holding the lock: another writer may have been first
+            yield folder
+    finally:
+        if created and held:  # the folder is left as the model or run alone; a later writer finds it not empty, lock or no lock
+            lock_file.unlink(missing_ok=True)
 
 
 def _plain(value: Any) -> Any:
@@ -134,7 +249,7 @@ class RunStore:
         noun: str = "run",
         options: str = "options",
     ) -> None:
-        self.root = Path(root).expanduser()
+        self.root = check_out_value(root)
         self.command = command
         self.definition_file = definition_file
         self.field_names = dict(field_names or {})
@@ -176,7 +291,17 @@ class RunStore:
                 return RunDefinition(command, data["defining"], data["inputs"], info)
         elif isinstance(data, dict) and self.legacy is not None and (definition := self.legacy(data)) is not None:
             return definition
+        if isinstance(data, dict) and (folder_contents(self.root) or "").startswith("is "):
+            refuse_unless_empty(self.root, self.command, definition_file=self.definition_file)  # a model folder, a toy run
         raise UsageError(f"{path} is not a {self.command} definition; {start_over}")
+
+    def check_folder(self) -> RunDefinition | None:
+        """The rule's first half, before the options are known: UsageError unless the folder is new,
+        empty (hidden files aside) or holds a run of this command, whose definition is returned."""
+        old = self.read_definition()
+        if old is None:
+            refuse_unless_empty(self.root, self.command, definition_file=self.definition_file)
+        return old
 
     @contextmanager
     def open(
@@ -189,10 +314,18 @@ class RunStore:
     ) -> Iterator[RunStore]:
         """Hold the folder (created and checked writable, then locked: one writer) for a run defined by
         ``defining`` and the content of the ``inputs`` files; see :meth:`start`."""
-        with output_lock(output_dir(self.root)):
+        with self.hold():
             self.start(defining, inputs, info, hashes=hashes)
             yield self
             self.finish()
+
+    @contextmanager
+    def hold(self) -> Iterator[RunStore]:
+        """The folder created, checked writable and locked (one writer) for the block, once
+        :meth:`check_folder` passes: a folder the rule refuses is left as it was, not even locked."""
+        self.check_folder()
+        with output_lock(output_dir(self.root)):
+            yield self
 
     def start(
         self,
@@ -209,20 +342,32 @@ class RunStore:
         files are removed and the definition (with ``info``, recorded not compared) is written.
         ``hashes`` gives inputs by their sha256 directly (a merge copies another folder's).
         """
+        new = self.check(defining, inputs, info, hashes=hashes)
+        self.remove_stale()
+        self._write_definition(RunDefinition(new.command, new.defining, new.inputs, {**new.info, "provenance": self._provenance()}))
+
+    def check(
+        self,
+        defining: Mapping[str, Any],
+        inputs: Mapping[str, str | Path] = {},
+        info: Mapping[str, Any] = {},
+        *,
+        hashes: Mapping[str, str] = {},
+    ) -> RunDefinition:
+        """The rule's check alone, writing nothing: UsageError unless the folder is new, empty or holds
+        this command's run with equal ``defining`` fields and inputs (see :meth:`start`); sets
+        :attr:`previous` and returns the definition :meth:`start` would write.
+
+        A command that must not leave a definition behind when its model fails to load (``eval``)
+        checks before loading and starts after.
+        """
         new = RunDefinition(
             self.command, _plain(dict(defining)),
             {**{name: file_sha256(path) for name, path in inputs.items()}, **dict(hashes)}, _plain(dict(info)),
         )
         self.root.mkdir(parents=True, exist_ok=True)
-        old = self.read_definition()
-        if old is None:
-            others = sorted(p.name + ("/" if p.is_dir() else "") for p in self.root.iterdir() if not p.name.startswith("."))
-            if others:
-                shown = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
-                raise UsageError(
-                    f"{self.root} holds other results ({shown}) and no {self.definition_file}; use another --out, or an empty folder"
-                )
-        else:
+        old = self.check_folder()
+        if old is not None:
             diffs = old.differences(new, self.field_names)
             if diffs:
                 raise UsageError(
@@ -230,9 +375,8 @@ class RunStore:
                     f"use another --out, or the same {self.options} to resume it"
                 )
         self.previous = old
-        self.remove_stale()
-        self.started = now()
-        self._write_definition(RunDefinition(new.command, new.defining, new.inputs, {**new.info, "provenance": self._provenance()}))
+        self.started = self.started or now()  # the session began when its folder was first checked
+        return new
 
     def ran_on(self, device: Any, dtype: Any) -> None:
         """Record the device and dtype the run uses (in the provenance; call once the model is loaded)."""

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import typer
 
+from interp.io import out_folder
 from interp.models.embedded import DEFAULT_MODEL
 
 
 def attribution(
-    out: Path = typer.Option(..., "--out", help="output folder"),
+    out: Path = typer.Option(..., "--out", help="output folder", parser=out_folder),
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub name, local folder, or embedded:NAME"),
     prompt: str | None = typer.Option(None, "--prompt", help="one prompt"),
     prompts: Path | None = typer.Option(None, "--prompts", help="a text file, one prompt per line"),

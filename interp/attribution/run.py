@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,11 @@ from interp.attribution.layout import (
 from interp.attribution.scores import CATEGORIES, ScoreBook, pair_categories, word_ids
 from interp.edits.grid import LayerSpec
 from interp.errors import UsageError
-from interp.io import atomic_path, config_from_dict, now, output_dir, output_lock, provenance, read_json, to_jsonable, write_json
+from interp.io import atomic_path, config_from_dict, read_json, to_jsonable, write_json
 from interp.models.loading import HookedModel, check_context, load_model
 from interp.models.spec import DEFAULT_SPEC, ModelSpec
 from interp.scoring.forward import make_batches
+from interp.store import RunDefinition, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -132,27 +133,60 @@ class FirstPrompt:
     maps: dict[int, dict[str, np.ndarray]]
 
 
+COMMAND = "attribution"
+HOW_TO_RUN = ("out", "device", "batch_size")  # not defining: a rerun with other values replaces the run
+FIELD_NAMES = {f.name: "--" + f.name.replace("_", "-") for f in fields(AttributionRun)} | {"prompts_file": "--prompts"}
+
+
+def defining_fields(config: AttributionRun) -> dict[str, Any]:
+    """What the folder's run is: every option but :data:`HOW_TO_RUN` (the prompts file by content, an input)."""
+    return {k: v for k, v in to_jsonable(config).items() if k not in HOW_TO_RUN and k != "prompts_file"}
+
+
+def _input_files(config: AttributionRun) -> dict[str, Path]:
+    return {} if config.prompts_file is None else {"prompts_file": Path(config.prompts_file).expanduser()}
+
+
+def _legacy(data: dict[str, Any]) -> RunDefinition | None:
+    """A ``config.json`` attribution wrote before the run-folder store (the flat config)."""
+    if "format" in data or not {"ig_steps", "layers", "prompt", "prompts_file"} <= set(data):
+        return None
+    try:
+        config = AttributionRun.from_dict(data)
+    except (UsageError, TypeError, ValueError, KeyError):
+        return None
+    return RunDefinition(COMMAND, defining_fields(config), dict.fromkeys(_input_files(config)), data)
+
+
+def run_store(out: str | Path) -> RunStore:
+    """The run folder of ``interp attribution`` at ``out``."""
+    return RunStore(out, command=COMMAND, field_names=FIELD_NAMES, legacy=_legacy)
+
+
 def run_attribution(config: AttributionRun) -> dict[str, Any]:
     """Run the decomposition over every prompt and layer; write the run folder; return summary.json's content.
 
-    The output folder is checked writable and locked (one writer) before the model is loaded.
+    The output folder is checked writable, locked (one writer) and checked by the output-folder
+    rule (:mod:`interp.store`: new, empty, or an attribution run of the same options, which is
+    made again) before the model is loaded.
     """
     prompts = config.prompts()  # the input files are read when the run starts, not when the config is built
     _check_architecture(config.model)
-    out = output_dir(config.out)
-    with output_lock(out):
-        return _run_attribution(config, prompts, out)
+    store = run_store(config.out)
+    with store.hold():
+        store.check(defining_fields(config), _input_files(config))
+        return _run_attribution(config, prompts, store)
 
 
-def _run_attribution(config: AttributionRun, prompts: list[str], out: Path) -> dict[str, Any]:
-    started = now()
+def _run_attribution(config: AttributionRun, prompts: list[str], store: RunStore) -> dict[str, Any]:
+    out = store.root
     model = load_model(config.model, device=config.device)
     layout = BlockLayout.of(model)
     layers = config.layers.resolve(model.n_layers)
     encoded = [model.tokenizer.encode_prompt(p) for p in prompts]
     _check_lengths(model, encoded)
-    record = {**to_jsonable(config), "model_display": model.spec.display}
-    write_json(out / "config.json", {**record, "provenance": provenance(started, device=model.device, dtype=model.dtype)})
+    store.start(defining_fields(config), _input_files(config), {**to_jsonable(config), "model_display": model.spec.display})
+    store.ran_on(model.device, model.dtype)
 
     weights = {layer: layer_weights(model, layer) for layer in layers}
     words = [word_ids(model.tokenizer.tokenizer, p, ids) for p, ids in zip(prompts, encoded)]
@@ -202,12 +236,12 @@ def _run_attribution(config: AttributionRun, prompts: list[str], out: Path) -> d
         **scores,
     }
     write_json(out / "summary.json", summary)
-    write_json(out / "config.json", {**record, "provenance": provenance(started, device=model.device, dtype=model.dtype, finished=now())})
 
     from interp.attribution.plots import write_figures  # matplotlib only when figures are drawn
 
     assert first is not None
     write_figures(out, summary, first.tokens, first.maps)
+    store.finish()
     return summary
 
 

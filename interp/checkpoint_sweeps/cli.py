@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from interp.errors import UsageError
+from interp.io import out_folder
 from interp.tasks.options import RelationsOpt, parse_relations
 
 
@@ -20,7 +21,7 @@ def _steps_text(steps: list[int], limit: int = 12) -> str:
 
 def checkpoint_sweep(
     dirs: list[Path] | None = typer.Argument(None, help="with --merge: the sweep folders to merge", show_default=False),
-    out: Path = typer.Option(..., "--out", help="output folder (resumed when it holds the same sweep)"),
+    out: Path = typer.Option(..., "--out", help="output folder (resumed when it holds the same sweep)", parser=out_folder),
     model: str | None = typer.Option(
         None, "--model", "-m", help="EleutherAI/pythia-SIZE (revisions stepN), or a local folder of step*/ models or a toy run"
     ),

@@ -25,7 +25,7 @@ from interp.checkpoint_sweeps.steps import Shard, resolve_steps
 from interp.checkpoint_sweeps.store import ARGUMENT_NAMES, SweepStore, arguments_of
 from interp.edits.spec import Edit
 from interp.errors import UsageError
-from interp.io import config_from_dict, existing_file, file_sha256, output_dir, output_lock, write_parquet
+from interp.io import config_from_dict, existing_file, file_sha256, write_parquet
 from interp.models.loading import resolve_device
 from interp.models.spec import ModelSpec
 from interp.tasks import PREFIX
@@ -193,7 +193,8 @@ def run_sweep(config: SweepConfig, *, on_step: Callable[[StepResult], None] | No
     it stops at once, naming the holder's PID.
     """
     check_task(config.task, config.model, config.relations)  # before anything is made or loaded
-    with output_lock(output_dir(config.out)):
+    store = SweepStore(config.out)
+    with store.store.hold():  # new, empty or a sweep (its arguments compared once the steps are known), locked
         return _run_sweep(config, on_step)
 
 
@@ -271,8 +272,9 @@ def merge_sweeps(dirs: Sequence[str | Path], out: str | Path) -> SweepReport:
             raise UsageError(f"cannot merge {store.root} with {stores[0].root}: {'; '.join(diffs)}")
     steps = sorted({s for d in definitions for s in d.info.get("steps_resolved", [])})
     base = arguments_of(definitions[0])
-    with output_lock(output_dir(out)):
-        return _merge_into(SweepStore(out), stores, definitions[0].info, base, steps)
+    target = SweepStore(out)
+    with target.store.hold():  # the output-folder rule first: a folder it refuses is left as it was
+        return _merge_into(target, stores, definitions[0].info, base, steps)
 
 
 def _merge_into(target: SweepStore, stores: list[SweepStore], info: dict, base: dict, steps: list[int]) -> SweepReport:

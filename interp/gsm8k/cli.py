@@ -8,11 +8,12 @@ import typer
 
 from interp.edits.grid import DEFAULT_MATRICES, DEFAULT_RHOS, LayerSpec, parse_floats, parse_names
 from interp.edits.options import EditOpt, LaserOpt, edits_from_options
+from interp.io import out_folder
 from interp.models.embedded import DEFAULT_MODEL
 
 
 def gsm8k(
-    out: Path = typer.Option(..., "--out", help="output folder (resumed when it holds the same run)"),
+    out: Path = typer.Option(..., "--out", help="output folder (resumed when it holds the same run)", parser=out_folder),
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub name, local folder, or embedded:NAME"),
     checkpoint: str | None = typer.Option(None, "--checkpoint", help="training step of a Pythia model or a step*/ folder"),
     n: int | None = typer.Option(None, "--n", help="evaluate the first N test problems (default: all)"),

@@ -365,9 +365,10 @@ def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
     checked resumable (see the module doc) before the model is loaded.
     """
     _check_inputs(config)
-    output_dir(config.out)
-    problems, exemplars = load_problems(config)  # data errors before the model loads
     store = run_store(config.out)
+    store.check_folder()  # a model folder, another command's run, other files: refused before anything is written
+    output_dir(store.root)
+    problems, exemplars = load_problems(config)  # data errors before the model loads
     defining = defining_fields(config, gsm.FewShotPrompt(exemplars).prefix)
     with store.open(defining, _input_files(config), to_jsonable(config)):
         return _run_gsm8k(config, store, problems, exemplars)

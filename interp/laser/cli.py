@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from interp.edits.grid import DEFAULT_MATRICES, DEFAULT_RHOS, LayerSpec, parse_floats, parse_names
+from interp.io import out_folder
 from interp.laser.criteria import SELECT_BY
 from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
 from interp.scoring.options import DEFAULT_LM_TOKENS
@@ -17,7 +18,7 @@ from interp.tasks.options import RelationsOpt, parse_relations
 
 def laser_sweep(
     task: str = typer.Option(..., "--task", help="ioi, factual, prompts:FILE, gsm8k or gsm8k:FILE"),
-    out: Path = typer.Option(..., "--out", help="output folder"),
+    out: Path = typer.Option(..., "--out", help="output folder", parser=out_folder),
     model: str = ModelOpt,
     checkpoint: str | None = CheckpointOpt,
     layers: str = typer.Option("all", "--layers", help="all, last-third, A:B (half-open) or L1,L2,..."),

@@ -67,7 +67,7 @@ from interp.scoring.lm_loss import lm_batches, reference_contexts
 from interp.scoring.options import DEFAULT_LM_TOKENS, LM_CONTEXT
 from interp.scoring.summary import delta, summarize
 from interp.store import RunDefinition, RunStore
-from interp.tasks import PREFIX, build_task, check_task_source
+from interp.tasks import build_task, check_task_source, task_file
 
 log = logging.getLogger(__name__)
 
@@ -145,18 +145,6 @@ HOW_TO_RUN = ("out", "device", "batch_size", "svd_cache_mb")
 #: the input files, compared by content (their paths are not part of the definition)
 _INPUTS = ("task_file", "lm_text")
 FIELD_NAMES = {**{f.name: "--" + f.name.replace("_", "-") for f in dataclasses.fields(LaserSweep)}, "task_file": "the --task file"}
-_GSM8K = "gsm8k:"
-
-
-def _task_file(task: str) -> Path | None:
-    """The file a ``prompts:FILE`` or ``gsm8k:FILE`` task reads (None for a built-in task)."""
-    if task.startswith(PREFIX):
-        from interp.tasks.custom import resolve_path  # the file the task will read (cwd, else prompts/)
-
-        return resolve_path(task[len(PREFIX):])
-    if task.startswith(_GSM8K):
-        return Path(task[len(_GSM8K):]).expanduser()
-    return None
 
 
 def defining_fields(config: LaserSweep) -> dict[str, Any]:
@@ -164,13 +152,13 @@ def defining_fields(config: LaserSweep) -> dict[str, Any]:
     (a task file is named by its file name, its content compared as an input)."""
     values = to_jsonable(config)
     defining = {k: v for k, v in values.items() if k not in HOW_TO_RUN and k not in _INPUTS}
-    if (file := _task_file(config.task)) is not None:
+    if (file := task_file(config.task)) is not None:
         defining["task"] = config.task.split(":", 1)[0] + ":" + file.name
     return defining
 
 
 def _input_files(config: LaserSweep) -> dict[str, Path]:
-    files = {"task_file": _task_file(config.task), "lm_text": None if config.lm_text is None else Path(config.lm_text)}
+    files = {"task_file": task_file(config.task), "lm_text": None if config.lm_text is None else Path(config.lm_text)}
     return {k: v for k, v in files.items() if v is not None}
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import torch
 
 from interp.errors import UsageError
+from interp.io import output_lock
 from interp.lm.config import TrainConfig
 from interp.store import RunDefinition, RunStore
 
@@ -68,11 +69,15 @@ def source_hashes(sources: list[dict[str, Any]]) -> dict[str, str]:
 def check_run_folder(out: str | Path, config: TrainConfig) -> bool:
     """Before any work: whether ``out`` holds this run already (True: it resumes), or nothing yet (False).
 
-    A folder holding another run (another config) is a UsageError naming the fields that differ;
-    the corpus files and anything else in the folder are checked when the store opens it.
+    A folder holding another run (another config) is a UsageError naming the fields that differ, as
+    is anything but a training run (a model folder, another command's run, other files: the
+    output-folder rule of :mod:`interp.store`); the corpus files are compared when the store opens it.
     """
     store = run_store(out)
-    old = store.read_definition()
+    old = store.check_folder()
+    if store.root.is_dir():
+        with output_lock(store.root):  # a second writer stops here, naming the holder, before the corpus is read
+            pass
     if old is None:
         return False
     new = RunDefinition(COMMAND, defining_fields(config), dict(old.inputs))

@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from interp.errors import UsageError, check_positive
+from interp.io import out_folder
 from interp.overrides import parse_sets
 
 # The command imports torch-heavy modules inside its body, so that `interp --help` answers at once.
@@ -26,7 +27,7 @@ app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_mar
 
 @app.command()
 def train(
-    out: Path = typer.Option(..., "--out", help="run folder: new or empty, or the folder of this run to resume it"),
+    out: Path = typer.Option(..., "--out", help="run folder: new or empty, or the folder of this run to resume it", parser=out_folder),
     size: str = typer.Option("small", "--size", help=f"preset: {', '.join(SIZES)} (tiny: tests; small: 16-26 min on one CPU "
                              "thread; base, large: a GPU)"),
     steps: int | None = typer.Option(None, "--steps", help="optimizer steps (default: the preset's)"),

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from interp.errors import UsageError
+from interp.io import out_folder
 from interp.models.embedded import DEFAULT_MODEL
 
 ModelOpt = typer.Option(DEFAULT_MODEL, "--model", "-m", help="hub name, local folder, toy run, or embedded:NAME")
@@ -46,27 +47,27 @@ def models() -> None:
 
 
 def tiny(
-    out: Path = typer.Argument(..., help="folder to write"),
+    out: Path = typer.Argument(..., help="folder to write (new or empty)", parser=out_folder),
     arch: str = typer.Option("gpt2", "--arch", help="gpt2, gpt-neox or llama"),
     steps: str | None = typer.Option(None, "--steps", help="write step{N}/ checkpoints instead, e.g. 0,1,2,4"),
     seed: int = typer.Option(0, "--seed"),
     n_ctx: int = typer.Option(256, "--n-ctx", help="context length (positions) of the model"),
 ) -> None:
     """Write a tiny random model (2 layers, d_model 64) with a tokenizer, fully offline."""
-    from interp.io import new_output_dir
     from interp.models.tiny import TinyConfig, make_tiny_checkpoints, make_tiny_model
+    from interp.store import new_run_folder
 
     config = TinyConfig(arch=arch, seed=seed, n_ctx=n_ctx)
-    new_output_dir(out, "folder")  # never over another model
-    if steps is None:
-        make_tiny_model(out, config)
-        typer.echo(f"wrote tiny {arch} model to {out}")
-        return
     try:
-        step_list = [int(s) for s in steps.split(",") if s.strip()]
+        step_list = None if steps is None else [int(s) for s in steps.split(",") if s.strip()]
     except ValueError:
         raise UsageError(f"--steps must be comma-separated integers like 0,1,2,4, got {steps!r}") from None
-    paths = make_tiny_checkpoints(out, step_list, config)
+    with new_run_folder(out, "tiny", option="folder"):  # new or empty, locked: never over another model, one writer
+        if step_list is None:
+            make_tiny_model(out, config)
+            typer.echo(f"wrote tiny {arch} model to {out}")
+            return
+        paths = make_tiny_checkpoints(out, step_list, config)
     typer.echo(f"wrote {len(paths)} tiny {arch} checkpoints to {out}")
 
 

@@ -10,6 +10,7 @@ import typer
 
 from interp.edits.options import EditOpt, LaserOpt, edits_from_options
 from interp.errors import UsageError
+from interp.io import out_folder
 from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
 from interp.tasks.options import RelationsOpt, parse_relations
 
@@ -70,7 +71,7 @@ def predict(
 
 def eval_command(
     task: str = typer.Option(..., "--task", help="ioi, factual, prompts:FILE (jsonl of {prompt, answer}), gsm8k or gsm8k:FILE"),
-    out: Path = typer.Option(..., "--out", help="output folder"),
+    out: Path = typer.Option(..., "--out", help="output folder", parser=out_folder),
     model: str = ModelOpt,
     checkpoint: str | None = CheckpointOpt,
     n: int | None = typer.Option(None, "--n", help="number of prompts (default: the task's)"),

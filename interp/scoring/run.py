@@ -7,25 +7,33 @@
                              with edits also ``baseline`` and the ``delta_*`` changes; for the
                              factual task ``by_relation`` (the same summary per relation)
     DIR/p_the_vs_p_answer.png
+
+The folder follows the one output-folder rule (:mod:`interp.store`, command ``eval``): a new or
+empty folder, or one holding an eval with the same defining options (everything but ``--out``,
+``--device``, ``--batch-size``; the ``--lm-text`` and task files by content), which is evaluated
+again and its files replaced. Anything else (a model folder, another command's run, an eval of
+another model or task, other files) is one line before the model loads. ``config.json`` is
+written with the results, so a run whose model fails to load leaves no definition behind.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from interp.edits.spec import Edit, check_distinct, edits_label
 from interp.errors import UsageError, check_positive
-from interp.io import config_from_dict, now, output_dir, output_lock, provenance, to_jsonable, write_json, write_parquet
+from interp.io import config_from_dict, to_jsonable, write_json, write_parquet
 from interp.models.loading import load_model
 from interp.models.spec import DEFAULT_SPEC, ModelSpec
 from interp.scoring.edited import evaluate_edited
 from interp.scoring.evaluate import evaluate
 from interp.scoring.plots import p_the_vs_p_answer
 from interp.scoring.summary import summarize, summarize_by
-from interp.tasks import build_task, check_task_source
+from interp.store import RunDefinition, RunStore
+from interp.tasks import build_task, check_task_source, task_file
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +68,56 @@ class EvalRun:
         return config_from_dict(cls, data)
 
 
+COMMAND = "eval"
+HOW_TO_RUN = ("out", "device", "batch_size")  # not defining: a rerun with other values replaces the run
+_INPUTS = ("task_file", "lm_text")
+FIELD_NAMES = {**{f.name: "--" + f.name.replace("_", "-") for f in fields(EvalRun)}, "task_file": "the --task file"}
+
+
+def defining_fields(config: EvalRun) -> dict[str, Any]:
+    """What the folder's eval is: every option but :data:`HOW_TO_RUN` (a task file by its name; its content is an input)."""
+    defining = {k: v for k, v in to_jsonable(config).items() if k not in HOW_TO_RUN and k not in _INPUTS}
+    if (file := task_file(config.task)) is not None:
+        defining["task"] = config.task.split(":", 1)[0] + ":" + file.name
+    return defining
+
+
+def _input_files(config: EvalRun) -> dict[str, Path]:
+    files = {"task_file": task_file(config.task), "lm_text": None if config.lm_text is None else Path(config.lm_text)}
+    return {k: v for k, v in files.items() if v is not None}
+
+
+def _legacy(data: dict[str, Any]) -> RunDefinition | None:
+    """A ``config.json`` an eval wrote before the run-folder store (the flat config)."""
+    if "format" in data or not {"task", "model", "edits", "lm_cost"} <= set(data):
+        return None
+    try:
+        config = EvalRun.from_dict(data)
+    except (UsageError, TypeError, ValueError, KeyError):
+        return None
+    return RunDefinition(COMMAND, defining_fields(config), dict.fromkeys(_input_files(config)), data)
+
+
+def run_store(out: str | Path) -> RunStore:
+    """The run folder of ``interp eval`` at ``out``."""
+    return RunStore(out, command=COMMAND, field_names=FIELD_NAMES, legacy=_legacy)
+
+
 def run_eval(config: EvalRun) -> dict[str, Any]:
     """Evaluate, then write config.json, results.parquet, summary.json and the scatter plot.
 
-    The output folder is checked writable and locked (one writer) before the model is loaded.
+    The output folder is checked writable, locked (one writer) and checked by the output-folder
+    rule (see the module doc) before the model is loaded.
     """
     check_task_source(config.task, config.relations)
-    out = output_dir(config.out)
-    with output_lock(out):
-        return _run_eval(config, out)
+    store = run_store(config.out)
+    with store.hold():
+        store.check(defining_fields(config), _input_files(config))
+        return _run_eval(config, store)
 
 
-def _run_eval(config: EvalRun, out: Path) -> dict[str, Any]:
-    started = now()
+def _run_eval(config: EvalRun, store: RunStore) -> dict[str, Any]:
+    out = store.root
     model = load_model(config.model, device=config.device)
     prompt_set = build_task(config.task, model.tokenizer, n=config.n, seed=config.seed, relations=config.relations)
     if config.edits:
@@ -87,12 +132,14 @@ def _run_eval(config: EvalRun, out: Path) -> dict[str, Any]:
     by_relation = summarize_by(frame, "relation")
     if by_relation:
         summary["by_relation"] = by_relation
-    record = {**to_jsonable(config), "model_display": model.spec.display, "skipped": prompt_set.skipped}
-    write_json(out / "config.json", {**record, "provenance": provenance(started, device=model.device, dtype=model.dtype, finished=now())})
+    store.start(defining_fields(config), _input_files(config),
+                {**to_jsonable(config), "model_display": model.spec.display, "skipped": prompt_set.skipped})
+    store.ran_on(model.device, model.dtype)
     write_parquet(out / "results.parquet", frame)
     write_json(out / "summary.json", summary)
     title = f"{model.spec.display} · {prompt_set.task} (n={len(frame)})"
     if config.edits:
         title += f" · edited: {edits_label(config.edits)}"
     p_the_vs_p_answer(frame, out / "p_the_vs_p_answer.png", title=title)
+    store.finish()
     return summary

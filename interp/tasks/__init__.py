@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from interp.errors import UsageError
@@ -45,6 +46,17 @@ def check_task_source(name: str, relations: tuple[str, ...] = ()) -> None:
         raise UsageError(
             f"unknown task {name!r}; choose from {', '.join(TASKS)}, prompts:FILE (a jsonl of {{\"prompt\", \"answer\"}}), gsm8k or gsm8k:FILE"
         )
+
+
+def task_file(name: str) -> Path | None:
+    """The file a ``prompts:FILE`` or ``gsm8k:FILE`` task reads (None for a built-in task): a run's input."""
+    if name.startswith(PREFIX):
+        from interp.tasks.custom import resolve_path  # the file the task will read (cwd, else prompts/)
+
+        return resolve_path(name[len(PREFIX):])
+    if name.startswith("gsm8k:"):
+        return Path(name.partition(":")[2]).expanduser()
+    return None
 
 
 def build_task(

@@ -15,6 +15,7 @@ import typer
 from interp.edits.options import EditOpt, LaserOpt, edits_from_options
 from interp.edits.spec import edits_label, parse_edits
 from interp.errors import UsageError
+from interp.io import out_folder
 from interp.overrides import parse_sets
 
 # The commands import torch-heavy modules (models, training, evaluation) inside their bodies,
@@ -22,6 +23,7 @@ from interp.overrides import parse_sets
 PRESETS = ("chen", "birth")  # interp.toy.configs.PRESETS (tested equal)
 TASKS = ("noisy-recall", "trigger-bigram")  # interp.toy.configs.TASKS (tested equal)
 ARCHS = ("simplified", "standard")  # interp.toy.configs.ARCHS (tested equal)
+DEFAULT_SEED = 12345  # toy eval's --seed (of the test data): its records keep the names they had
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,8 @@ app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_mar
 @app.command()
 def train(
     task: str = typer.Option(..., "--task", help=f"one of {', '.join(TASKS)}"),
-    out: Path = typer.Option(..., "--out", help="run directory to create (config.json, metrics.jsonl, step*/)"),
+    out: Path = typer.Option(..., "--out", help="run directory to create, new or empty (config.json, metrics.jsonl, step*/)",
+                             parser=out_folder),
     config: str = typer.Option("chen", "--config", help=f"named config: {', '.join(PRESETS)}"),
     layers: int = typer.Option(2, "--layers", help="1 or 2"),
     arch: str | None = typer.Option(
@@ -47,8 +50,8 @@ def train(
     set_: list[str] = typer.Option([], "--set", help="override a config field, e.g. --set model.d_model=64 (repeatable)"),
 ) -> None:
     """Train a toy transformer and write checkpoints at log-spaced steps."""
-    from interp.io import new_output_dir
     from interp.models.loading import resolve_device
+    from interp.store import new_run_folder
     from interp.toy.configs import preset, with_overrides
     from interp.toy.train import train as train_run
 
@@ -59,28 +62,33 @@ def train(
     if overrides:
         cfg = with_overrides(cfg, overrides)
     dev = resolve_device(device)
-    new_output_dir(out)  # empty (or new) and writable, before any training
-    result = train_run(cfg, out, device=dev)
+    with new_run_folder(out, "toy train"):  # new or empty, writable and locked, before any training
+        result = train_run(cfg, out, device=dev)
     typer.echo(json.dumps({k: result.history[-1][k] for k in ("step", "icl_acc", "p_noise", "p_correct")}))
 
 
 @app.command("eval")
 def eval_(
-    path: Path = typer.Argument(..., help="a toy run directory (its last step) or one of its step*/ folders"),
+    path: Path = typer.Argument(..., help="a toy run directory (its last step) or one of its step*/ folders", parser=out_folder),
     drop_mlp_layer: int | None = typer.Option(None, "--drop-mlp", help="remove the MLP of this layer (0-based): the zero edit of its mlp_out"),
     laser: list[str] | None = LaserOpt,
     edit: list[str] | None = EditOpt,
     noise: float = typer.Option(0.0, "--noise", help="noise of the test data (0: clean)"),
     step: int | None = typer.Option(None, "--step", help="which saved step of a run directory"),
     n_sequences: int = typer.Option(512, "--n-sequences"),
-    seed: int = typer.Option(12345, "--seed", help="seed of the test data"),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="seed of the test data (another seed writes eval_seedN.json)"),
     device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
 ) -> None:
-    """Evaluate a checkpoint on fresh test data (with edits, if given); print and write eval*.json in the run."""
+    """Evaluate a checkpoint on fresh test data (with edits, if given); print and write eval*.json in the run.
+
+    One file per evaluation (see :func:`eval_file_name`); the same evaluation again replaces its
+    file, and a file of that name holding another evaluation is refused, not replaced.
+    """
     from interp.edits.apply import apply_edits, check_edits
-    from interp.io import now, output_dir, provenance, write_json
+    from interp.io import now, output_dir, output_lock
     from interp.models.loading import load_model
     from interp.models.spec import ModelSpec
+    from interp.toy.checkpoint import resolve
     from interp.toy.metrics import evaluate
 
     edits = edits_from_options(laser, edit)
@@ -93,34 +101,69 @@ def eval_(
         raise UsageError(f"{path} is not a toy run or toy checkpoint folder; train one with `interp toy train`")
     output_dir(path)  # the result is written into the folder given: check it before the work
     started = now()
-    model = load_model(spec, device=device)
-    check_edits(model, edits)
-    with apply_edits(model, edits) as report:
-        metrics = evaluate(model.bridge, model.run_config, n_sequences=n_sequences, seed=seed, noise=noise, device=model.device)
+    with output_lock(path):  # one writer of the run's eval files
+        checkpoint = resolve(path, step).name  # the step evaluated (the run's last when no --step)
+        out = path / eval_file_name(edits, noise, step, seed)  # into the folder given: the run, or the step folder
+        asked = {"edits": [e.label for e in edits], "noise": noise, "n_sequences": n_sequences, "seed": seed, "step_folder": checkpoint}
+        _check_earlier_record(out, asked)
+        model = load_model(spec, device=device)
+        check_edits(model, edits)
+        with apply_edits(model, edits) as report:
+            metrics = evaluate(model.bridge, model.run_config, n_sequences=n_sequences, seed=seed, noise=noise, device=model.device)
+        _write_record(out, model, metrics, report, asked, started)
+    log.info("wrote %s", out)
+    typer.echo(json.dumps({k: metrics[k] for k in ("icl_acc", "p_noise", "p_correct")}))
+
+
+def _write_record(out: Path, model, metrics: dict, report, asked: dict, started: str) -> None:
+    from interp.io import now, provenance, write_json
+
+    edits, noise, n_sequences, seed = asked["edits"], asked["noise"], asked["n_sequences"], asked["seed"]
     record = {
         "icl_acc": metrics["icl_acc"],
         "p_noise": metrics["p_noise"],
         "p_correct": metrics["p_correct"],
         "loss_non_trigger": metrics["loss_non_trigger"],
         "checkpoint": model.spec.display,
-        "edits": [e.label for e in edits],
+        "edits": edits,
         "n_matrices_edited": report.n_matrices_edited,
         "noise": noise,
         "n_sequences": n_sequences,
         "seed": seed,
+        "step_folder": asked["step_folder"],
         "provenance": provenance(started, device=model.device, dtype=model.dtype, finished=now()),
     }
-    out = path / eval_file_name(edits, noise, step)  # into the folder given: the run, or the step folder
     write_json(out, record)
-    log.info("wrote %s", out)
-    typer.echo(json.dumps({k: record[k] for k in ("icl_acc", "p_noise", "p_correct")}))
 
 
-def eval_file_name(edits, noise: float, step: int | None) -> str:
-    """``eval.json`` for clean data, no edit and no ``--step``; otherwise named after what differs.
+#: what an eval file must record as this evaluation did for it to be replaced (how the user names each)
+_RECORD_FIELDS = {"edits": "edits", "noise": "--noise", "n_sequences": "--n-sequences", "seed": "--seed", "step_folder": "checkpoint"}
 
-    e.g. ``eval_step64.json``, ``eval_1-mlp_out-zero.json``, ``eval_noise0.2.json``: one file per
-    distinct evaluation, so evaluating with an edit never overwrites the unedited record.
+
+def _check_earlier_record(out: Path, asked: dict) -> None:
+    """A file at ``out`` is replaced only when it records this same evaluation (a rerun); UsageError otherwise."""
+    if not out.exists():
+        return
+    keep = f"move {out.name} away to replace it, or evaluate with its options"
+    try:
+        old = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = None
+    if not isinstance(old, dict) or not {"icl_acc", "edits", "noise"} <= set(old):
+        raise UsageError(f"{out} exists and is not a toy eval record; {keep}")
+    diffs = [f"{name} was {old[key]!r}, now {asked[key]!r}" for key, name in _RECORD_FIELDS.items()
+             if key in old and old[key] != asked[key]]
+    if diffs:
+        raise UsageError(f"{out} holds another evaluation ({'; '.join(diffs)}); {keep}")
+
+
+def eval_file_name(edits, noise: float, step: int | None, seed: int = DEFAULT_SEED) -> str:
+    """``eval.json`` for clean data, no edit, no ``--step`` and the default ``--seed``; otherwise named after what differs.
+
+    e.g. ``eval_step64.json``, ``eval_1-mlp_out-zero.json``, ``eval_noise0.2.json``, ``eval_seed7.json``:
+    one file per distinct evaluation, so evaluating with an edit, or on another seed's test data,
+    never overwrites the earlier record (``--n-sequences`` is not in the name: another count for
+    the same name is refused, see :func:`_check_earlier_record`).
     """
     parts = []
     if step is not None:
@@ -129,4 +172,6 @@ def eval_file_name(edits, noise: float, step: int | None) -> str:
         parts.append(edits_label(edits).replace(":", "-"))
     if noise:
         parts.append(f"noise{noise:g}")
+    if seed != DEFAULT_SEED:
+        parts.append(f"seed{seed}")
     return "eval.json" if not parts else "eval_" + "_".join(parts) + ".json"
