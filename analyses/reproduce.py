@@ -56,6 +56,7 @@ class Step:
     targets: tuple[str, ...]
     compare: tuple[str, ...] = ()
     uses_model: bool = False
+    stdout: str | None = None  # where the command's standard output goes (a file the next steps read)
 
 
 def _interp(*args: str) -> tuple[str, ...]:
@@ -66,6 +67,11 @@ def _python(script: str, *args: str) -> tuple[str, ...]:
     return ("python", f"analyses/{script}", *args)
 
 
+RESULTS = "results"
+MODELS = ("smollm2-135m", "gemma-3-270m")
+EXAMPLE_SENTENCE = "If I fly, Marcius, Holloa me like a hare."
+GSM8K = ("--data", GSM8K_TEST, "--n-shot", "8", "--exemplars", "wei", "--max-new-tokens", "256", "--batch-size", "16", "--device", "cpu")
+GSM8K_EDITS = ("22:mlp_in:0.01", "16:mlp_in:0.1")  # each model's edit chosen by its readout sweep (results/gsm8k/README.md)
 TOY_SETS = ("--set", "model.d_model=64", "--set", "model.d_mlp=256", "--set", "data.seq_len=64", "--set", "model.n_ctx=64",
             "--set", "optim.batch_size=32")
 
@@ -79,7 +85,7 @@ QUICK: tuple[Step, ...] = (
     Step("gsm8k", _interp("gsm8k", "--model", "{model}", "--data", GSM8K_TEST, "--n", "3", "--n-shot", "1", "--max-new-tokens", "32",
                           "--batch-size", "3", "--device", "cpu", "--out", "{out}/gsm8k"),
          ("gsm8k",), ("gsm8k/summary.json", "gsm8k/results.parquet"), uses_model=True),
-    Step("attribution", _interp("attribution", "--model", "{model}", "--prompt", "If I fly, Marcius, Holloa me like a hare.",
+    Step("attribution", _interp("attribution", "--model", "{model}", "--prompt", EXAMPLE_SENTENCE,
                                 "--layers", "-2:", "--ig-steps", "8", "--device", "cpu", "--out", "{out}/attribution"),
          ("attribution",), ("attribution/summary.json",), uses_model=True),
     Step("toy-train", _interp("toy", "train", "--task", "noisy-recall", "--config", "chen", "--steps", "150", *TOY_SETS,
@@ -94,7 +100,6 @@ QUICK: tuple[Step, ...] = (
          ("lm",), ("lm/train.json",)),
 )
 
-RESULTS = "results"
 FULL: tuple[Step, ...] = (
     Step("laser-smollm2", _python("laser_sweeps.py", "smollm2-135m/factual", "smollm2-135m/ioi"),
          ("laser/smollm2-135m/factual", "laser/smollm2-135m/ioi")),
@@ -117,6 +122,27 @@ FULL: tuple[Step, ...] = (
     Step("sweep-tiny-demo", _python("pythia_training_dynamics.py", "--model", "{tmp}/tiny-ckpts", "--steps", "all", "--n", "24",
                                     "--out", "results/checkpoint_sweep/tiny-demo"), ("checkpoint_sweep/tiny-demo",)),
     Step("mini-pythia", _python("mini_pythia_dynamics.py"), ("checkpoint_sweep/mini-pythia",)),
+    Step("attribution-sentences", _python("attribution_sentences.py", "--n", "200"), (), stdout="{tmp}/shakespeare200.txt"),
+    *(Step(f"attribution-{m}", _interp("attribution", "--model", f"embedded:{m}", "--prompts", "{tmp}/shakespeare200.txt",
+                                       "--ig-steps", "64", "--batch-size", "8", "--device", "cpu", "--out", f"results/attribution/{m}"),
+           (f"attribution/{m}",)) for m in MODELS),
+    *(Step(f"attribution-example-{m}", _interp("attribution", "--model", f"embedded:{m}", "--prompt", EXAMPLE_SENTENCE,
+                                               "--layers", layer, "--ig-steps", "64", "--device", "cpu",
+                                               "--out", f"results/attribution/{m}/example"), (f"attribution/{m}/example",))
+      for m, layer in zip(MODELS, ("21", "6"))),
+    *(Step(f"gsm8k-harness-{m}", _interp("gsm8k", "--model", f"embedded:{m}", *GSM8K, "--n", "25", "--check-harness",
+                                         "--out", f"results/gsm8k/harness-{m}"), (f"gsm8k/harness-{m}",)) for m in MODELS),
+    *(Step(f"gsm8k-readout-laser-{m}", _interp("laser-sweep", "--model", f"embedded:{m}", "--task", f"gsm8k:{GSM8K_TEST}", "--n", "32",
+                                               "--layers", layers, "--matrices", "mlp_in,mlp_out", "--rhos", "0.1,0.01",
+                                               "--select-frac", "0.5", "--select-by", "logp_answer_full", "--batch-size", "8",
+                                               "--device", "cpu", "--out", f"results/gsm8k/readout-laser-{m}"),
+           (f"gsm8k/readout-laser-{m}",)) for m, layers in zip(MODELS, ("20,22,24,26,28", "last-third"))),
+    *(Step(f"gsm8k-readout-eval-{m}", _interp("eval", "--model", f"embedded:{m}", "--task", f"gsm8k:{GSM8K_TEST}", "--n", "200",
+                                              "--laser", edit, "--batch-size", "8", "--device", "cpu",
+                                              "--out", f"results/gsm8k/readout-eval-{m}"), (f"gsm8k/readout-eval-{m}",))
+      for m, edit in zip(MODELS, GSM8K_EDITS)),
+    *(Step(f"gsm8k-{m}", _interp("gsm8k", "--model", f"embedded:{m}", *GSM8K, "--n", "200", "--laser", edit,
+                                 "--out", f"results/gsm8k/{m}"), (f"gsm8k/{m}",)) for m, edit in zip(MODELS, GSM8K_EDITS)),
 )
 
 
@@ -178,7 +204,11 @@ def run_step(step: Step, out: Path, tmp: Path, model: str, log_dir: Path) -> flo
     log = log_dir / f"{step.name}.log"
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "PYTHONPATH": str(REPO)}
     with log.open("w") as f:
-        rc = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=env).returncode
+        if step.stdout is None:
+            rc = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=env).returncode
+        else:
+            with Path(step.stdout.format(out=out, tmp=tmp, model=model)).open("w") as target:
+                rc = subprocess.run(argv, cwd=REPO, stdout=target, stderr=f, env=env).returncode
     seconds = time.perf_counter() - t0
     if rc != 0:
         tail = log.read_text().strip().splitlines()[-1:] or ["(no output)"]
