@@ -54,9 +54,10 @@ def tiny(
 ) -> None:
     """Write a tiny random model (2 layers, d_model 64) with a tokenizer, fully offline."""
     from interp.io import new_output_dir
-    from interp.models.tiny import TinyConfig, make_tiny_checkpoints, make_tiny_model
+    from interp.models.tiny import TinyConfig, check_size, make_tiny_checkpoints, make_tiny_model
 
     config = TinyConfig(arch=arch, seed=seed, n_ctx=n_ctx)
+    check_size(config)  # before the folder is made
     new_output_dir(out, "folder")  # never over another model
     if steps is None:
         make_tiny_model(out, config)

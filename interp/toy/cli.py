@@ -80,20 +80,26 @@ def eval_(
     from interp.edits.apply import apply_edits, check_edits
     from interp.io import output_dir, write_json
     from interp.models.loading import load_model
-    from interp.models.spec import ModelSpec
-    from interp.toy.metrics import evaluate
+    from interp.models.spec import ModelSpec, toy_config_json
+    from interp.resources import check_memory
+    from interp.toy.configs import RunConfig
+    from interp.toy.metrics import eval_bytes, evaluate
 
     edits = edits_from_options(laser, edit)
     if drop_mlp_layer is not None:
         edits = parse_edits([*(e.label for e in edits), f"{drop_mlp_layer}:mlp_out:zero"])
     if n_sequences < 1:
         raise UsageError(f"--n-sequences must be positive, got {n_sequences}")
+    if not 0.0 <= noise < 1.0:  # NaN fails too
+        raise UsageError(f"--noise must be in [0, 1), got {noise}")
     spec = ModelSpec.parse(str(path), step)
     if spec.source != "toy":
         raise UsageError(f"{path} is not a toy run or toy checkpoint folder; train one with `interp toy train`")
+    run_config = RunConfig.from_dict(toy_config_json(Path(spec.name)) or {})
+    check_memory(eval_bytes(run_config, n_sequences), f"--n-sequences {n_sequences}", "use fewer --n-sequences (512 is the default)")
     output_dir(path)  # the result is written into the folder given: check it before the work
     model = load_model(spec, device=device)
-    check_edits(model, edits)
+    edits = check_edits(model, edits)  # as they run (a clipped rank relabelled)
     with apply_edits(model, edits) as report:
         metrics = evaluate(model.bridge, model.run_config, n_sequences=n_sequences, seed=seed, noise=noise, device=model.device)
     record = {
