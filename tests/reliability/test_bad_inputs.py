@@ -87,11 +87,15 @@ def test_ig_steps_cost_no_memory():
     """A large step count is time, not a steps-long tensor: the path points come a chunk at a time."""
     import torch
 
-    from interp.attribution.ig import _chunks
+    from interp.attribution.ig import _chunks, midpoints
 
-    chunks = _chunks(10**12, 1 << 20, torch.device("cpu"), torch.float32)
+    cpu = torch.device("cpu")
+    chunks = _chunks(10**12, 1 << 20, cpu, torch.float32)
     first = next(chunks)
     assert first.numel() == 16 and float(first[0]) == pytest.approx(0.5e-12)
+    pieces = list(_chunks(9, 1 << 23, cpu, torch.float32))  # two points a chunk: the same points as all at once
+    assert [len(p) for p in pieces] == [2, 2, 2, 2, 1]
+    assert torch.equal(torch.cat(pieces), midpoints(9, cpu, torch.float32))
 
 
 def test_lm_text_binary(tiny_model_dirs, tmp_path):
