@@ -384,3 +384,43 @@ def provenance(started: str, *, device: Any = None, dtype: Any = None, finished:
         "finished": finished,
         "command": invocation(),
     }
+
+
+def read_text_file(path: str | Path, what: str, expected: str, *, max_line_chars: int | None = None, line_limit_reason: str = "") -> str:
+    """The content of a UTF-8 text file; UsageError (one line) for a missing path, binary data
+    (a NUL byte or bytes that are not UTF-8) or, with ``max_line_chars``, a line longer than that.
+
+    The one check for every option that takes text (``--lm-text``, ``--prompts``). The file is read
+    in blocks and refused at the first bad block, so a huge binary or one-line file costs no memory.
+    """
+    import codecs
+
+    p = existing_file(path, what, expected)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pieces: list[str] = []
+    line_no, line_chars, offset = 1, 0, 0
+    with p.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            nul = block.find(b"\0")
+            if nul >= 0:
+                raise UsageError(f"{what} {p} is not a text file (a NUL byte at byte {offset + nul}); give {expected}")
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as err:
+                raise UsageError(f"{what} {p} is not UTF-8 text (byte {offset + err.start} is not); give {expected}") from None
+            offset += len(block)
+            if max_line_chars is not None:
+                lines = text.split("\n")
+                for i, part in enumerate(lines):
+                    if (line_chars if i == 0 else 0) + len(part) > max_line_chars:
+                        raise UsageError(
+                            f"{what} {p}: line {line_no + i} is longer than {max_line_chars:,} characters{line_limit_reason}; give {expected}"
+                        )
+                line_chars = (line_chars if len(lines) == 1 else 0) + len(lines[-1])
+                line_no += len(lines) - 1
+            pieces.append(text)
+        try:
+            pieces.append(decoder.decode(b"", final=True))
+        except UnicodeDecodeError:
+            raise UsageError(f"{what} {p} is not UTF-8 text (it ends inside a character); give {expected}") from None
+    return "".join(pieces)

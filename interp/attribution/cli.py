@@ -19,6 +19,7 @@ def attribution(
     ig_steps: int = typer.Option(32, "--ig-steps", help="integrated-gradients points on the FF activation's path"),
     batch_size: int = typer.Option(8, "--batch-size"),
     device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
+    force: bool = typer.Option(False, "--force", help="run even when the integrated gradients are estimated to take over a day"),
 ) -> None:
     """Norm-based token-to-token maps through attention and FF blocks (Kobayashi et al. 2024):
     maps.npz, summary.json, per-scope heatmaps, summary.png, maps.html."""
@@ -30,7 +31,7 @@ def attribution(
         out=str(out), model=ModelSpec.parse(model), prompt=prompt, prompts_file=None if prompts is None else str(prompts),
         layers=LayerSpec.parse(layers), ig_steps=ig_steps, batch_size=batch_size, device=device,
     )
-    summary = run_attribution(config)
+    summary = run_attribution(config, force=force)
     typer.echo(format_summary(summary))
     typer.echo(f"wrote {out}")
 

@@ -23,7 +23,7 @@ the model's own activation module: nothing is re-derived by hand.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from jaxtyping import Float
@@ -42,17 +42,21 @@ def midpoints(steps: int, device: torch.device, dtype: torch.dtype) -> Float[Ten
     return (torch.arange(steps, device=device, dtype=dtype) + 0.5) / steps
 
 
-def _chunks(alphas: Tensor, per_point: int) -> list[Tensor]:
+def _chunks(steps: int, per_point: int, device: torch.device, dtype: torch.dtype) -> Iterator[Tensor]:
+    """The path points in chunks of at most ``_CHUNK_ELEMENTS`` evaluated elements, made one chunk at a
+    time (so a large ``steps`` costs time, not a ``steps``-long tensor)."""
+    if steps < 1:
+        raise ValueError(f"IG needs at least one step, got {steps}")
     size = max(1, _CHUNK_ELEMENTS // max(1, per_point))
-    return list(alphas.split(size))
+    for start in range(0, steps, size):
+        yield (torch.arange(start, min(start + size, steps), device=device, dtype=dtype) + 0.5) / steps
 
 
 def path_gradient(act: Act, z: Float[Tensor, "*batch d"], steps: int) -> Float[Tensor, "*batch d"]:
     """``mean_k act'(a_k z)``, elementwise (the activation acts on each unit alone)."""
-    alphas = midpoints(steps, z.device, z.dtype)
     total = torch.zeros_like(z)
     with torch.enable_grad():
-        for chunk in _chunks(alphas, z.numel()):
+        for chunk in _chunks(steps, z.numel(), z.device, z.dtype):
             point = (chunk.view(-1, *([1] * z.dim())) * z.detach()).requires_grad_(True)
             (grad,) = torch.autograd.grad(act(point).sum(), point)
             total += grad.sum(0)
@@ -63,11 +67,10 @@ def gated_path_gradients(
     act: Act, gate: Float[Tensor, "*batch d"], up: Float[Tensor, "*batch d"], steps: int
 ) -> tuple[Float[Tensor, "*batch d"], Float[Tensor, "*batch d"]]:
     """Path averages of ``d(act(g) * u)/dg`` and ``d(act(g) * u)/du`` along ``a * (g, u)``."""
-    alphas = midpoints(steps, gate.device, gate.dtype)
     total_g = torch.zeros_like(gate)
     total_u = torch.zeros_like(up)
     with torch.enable_grad():
-        for chunk in _chunks(alphas, gate.numel()):
+        for chunk in _chunks(steps, gate.numel(), gate.device, gate.dtype):
             shape = (-1, *([1] * gate.dim()))
             g = (chunk.view(shape) * gate.detach()).requires_grad_(True)
             u = (chunk.view(shape) * up.detach()).requires_grad_(True)

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from interp.attribution.attribute import attribute_batch
+from interp.attribution.ig import path_gradient
 from interp.attribution.layout import (
     AMPLIFIED_SCOPES,
     HEAD_SCOPES,
@@ -37,21 +39,28 @@ from interp.attribution.layout import (
 from interp.attribution.scores import CATEGORIES, ScoreBook, pair_categories, word_ids
 from interp.edits.grid import LayerSpec
 from interp.errors import UsageError
-from interp.io import atomic_path, config_from_dict, read_json, to_jsonable, write_json
+from interp.io import atomic_path, config_from_dict, read_json, read_text_file, to_jsonable, write_json
 from interp.models.loading import HookedModel, check_context, load_model
 from interp.models.spec import DEFAULT_SPEC, ModelSpec
+from interp.resources import check_time, format_duration
 from interp.scoring.forward import make_batches
 from interp.store import RunDefinition, RunStore
 
 log = logging.getLogger(__name__)
 
 
+#: The longest prompt line read (characters): far beyond any supported model's context, and checked
+#: before tokenizing, so a huge one-line file is refused at once instead of filling the memory.
+MAX_PROMPT_CHARS = 1_000_000
+
+
 def read_prompts_file(path: str | Path) -> list[str]:
-    """One prompt per non-blank line."""
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise UsageError(f"--prompts {path} does not exist; give a text file with one prompt per line")
-    prompts = [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """One prompt per non-blank line (a UTF-8 text file, lines of at most :data:`MAX_PROMPT_CHARS`)."""
+    text = read_text_file(
+        path, "--prompts", "a text file with one prompt per line", max_line_chars=MAX_PROMPT_CHARS,
+        line_limit_reason=" (a prompt is at most a model's context, a few thousand tokens)",
+    )
+    prompts = [line.strip() for line in text.splitlines() if line.strip()]
     if not prompts:
         raise UsageError(f"--prompts {path} holds no prompt; give a text file with one prompt per line")
     return prompts
@@ -163,32 +172,58 @@ def run_store(out: str | Path) -> RunStore:
     return RunStore(out, command=COMMAND, field_names=FIELD_NAMES, legacy=_legacy)
 
 
-def run_attribution(config: AttributionRun) -> dict[str, Any]:
+def run_attribution(config: AttributionRun, *, force: bool = False) -> dict[str, Any]:
     """Run the decomposition over every prompt and layer; write the run folder; return summary.json's content.
 
     The output folder is checked writable, locked (one writer) and checked by the output-folder
     rule (:mod:`interp.store`: new, empty, or an attribution run of the same options, which is
-    made again) before the model is loaded.
+    made again) before the model is loaded; a run whose integrated gradients are estimated to take
+    over a day is refused before any work unless ``force``.
     """
     prompts = config.prompts()  # the input files are read when the run starts, not when the config is built
     _check_architecture(config.model)
     store = run_store(config.out)
     with store.hold():
         store.check(defining_fields(config), _input_files(config))
-        return _run_attribution(config, prompts, store)
+        return _run_attribution(config, prompts, store, force=force)
 
 
-def _run_attribution(config: AttributionRun, prompts: list[str], store: RunStore) -> dict[str, Any]:
+#: Path points x activations timed to measure the integrated-gradients rate on the model's device.
+_CALIBRATION_ELEMENTS = 1 << 22
+#: Below this many IG elements the run is short whatever the rate: not timed.
+_TIMED_ABOVE = 1 << 31
+
+
+def ig_seconds(model: HookedModel, act: Any, encoded: list[list[int]], n_layers: int, ig_steps: int, gated: bool) -> float:
+    """An estimate of the integrated gradients' time: their elements (steps x tokens x d_mlp x layers,
+    twice for a gated MLP) at the rate of one timed chunk on the model's device; 0 for a small run."""
+    elements = float(ig_steps) * sum(map(len, encoded)) * int(model.bridge.cfg.d_mlp) * n_layers * (2 if gated else 1)
+    if elements < _TIMED_ABOVE:
+        return 0.0
+    z = torch.randn(_CALIBRATION_ELEMENTS // 8, device=model.device)
+    t0 = time.perf_counter()
+    path_gradient(act, z, 8)
+    if z.device.type == "cuda":
+        torch.cuda.synchronize(z.device)
+    return elements * (time.perf_counter() - t0) / _CALIBRATION_ELEMENTS
+
+
+def _run_attribution(config: AttributionRun, prompts: list[str], store: RunStore, *, force: bool = False) -> dict[str, Any]:
     out = store.root
     model = load_model(config.model, device=config.device)
     layout = BlockLayout.of(model)
     layers = config.layers.resolve(model.n_layers)
     encoded = [model.tokenizer.encode_prompt(p) for p in prompts]
     _check_lengths(model, encoded)
+    weights = {layer: layer_weights(model, layer) for layer in layers}
+    seconds = ig_seconds(model, weights[layers[0]].act, encoded, len(layers), config.ig_steps, layout.gated)
+    check_time(seconds, f"--ig-steps {config.ig_steps} over {len(layers)} layers and {sum(map(len, encoded))} tokens",
+               force=force, fix="use fewer --ig-steps (32 is accurate to ~1e-3), layers or prompts")
+    if seconds > 60:
+        log.info("integrated gradients: ~%s estimated", format_duration(seconds))
     store.start(defining_fields(config), _input_files(config), {**to_jsonable(config), "model_display": model.spec.display})
     store.ran_on(model.device, model.dtype)
 
-    weights = {layer: layer_weights(model, layer) for layer in layers}
     words = [word_ids(model.tokenizer.tokenizer, p, ids) for p, ids in zip(prompts, encoded)]
     book = ScoreBook(layers)
     first: FirstPrompt | None = None
@@ -201,9 +236,11 @@ def _run_attribution(config: AttributionRun, prompts: list[str], store: RunStore
             npz.add(f"p{k:04d}/ids", np.asarray(ids, dtype=np.int64))
             npz.add(f"p{k:04d}/tokens", np.asarray([model.tokenizer.decode(t) for t in ids]))
             npz.add(f"p{k:04d}/words", np.asarray([-1 if w is None else w for w in words[k]], dtype=np.int64))
-        for batch in tqdm(batches, desc="attribution", unit="batch", disable=len(batches) < 2):
+        bar = tqdm(total=len(batches) * len(layers), desc="attribution", unit="layer", disable=len(batches) * len(layers) < 2)
+        for batch in batches:
             lengths = batch.attention_mask.sum(1).tolist()
             for layer, result in attribute_batch(model, batch, layers, config.ig_steps, layout=layout, weights=weights):
+                bar.update()
                 for row, (k, n) in enumerate(zip(batch.indices, lengths)):
                     maps = {s: result.maps[s][row, :n, :n].float().cpu().numpy() for s in SCOPES}
                     for s in SCOPES:
@@ -217,6 +254,7 @@ def _run_attribution(config: AttributionRun, prompts: list[str], store: RunStore
                             first = FirstPrompt([model.tokenizer.decode(t) for t in encoded[0]], {})
                         first.maps[layer] = maps
                 del result
+        bar.close()
     seconds = time.perf_counter() - t0
     book.n_prompts = len(prompts)
 

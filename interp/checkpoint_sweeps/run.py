@@ -24,7 +24,7 @@ from interp.checkpoint_sweeps.step_rows import TOY_TASK, StepResult, TaskOptions
 from interp.checkpoint_sweeps.steps import Shard, resolve_steps
 from interp.checkpoint_sweeps.store import ARGUMENT_NAMES, SweepStore, arguments_of
 from interp.edits.spec import Edit
-from interp.errors import UsageError
+from interp.errors import UsageError, check_seed
 from interp.io import config_from_dict, existing_file, file_sha256, write_parquet
 from interp.models.loading import resolve_device
 from interp.models.spec import ModelSpec
@@ -78,6 +78,7 @@ class SweepConfig:
             raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         if self.dtype not in DTYPES:
             raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        check_seed(self.seed)
         Shard.parse(self.shard)
         self.task_options  # noqa: B018 - building the task options validates them
 

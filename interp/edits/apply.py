@@ -136,11 +136,31 @@ def _check_changes(snapshot: _BlockSnapshot, touched: list[MatrixHandle], expect
 
 
 def check_edits(model: HookedModel, edits: Sequence[Edit | str]) -> tuple[Edit, ...]:
-    """The edits parsed; UsageError for one this model cannot take (layer out of range, a matrix its family lacks, duplicates)."""
+    """The edits parsed; UsageError for one this model cannot take (layer out of range, a matrix its family lacks, duplicates).
+
+    An edit whose rank this matrix cannot give is returned as what will run, with a warning
+    (:func:`clip_rank`): callers label their results with the returned edits.
+    """
     edits = parse_edits(edits)
-    for edit in edits:
-        resolve(model, edit.layer, edit.matrix)
-    return edits
+    clipped = tuple(clip_rank(resolve(model, edit.layer, edit.matrix), edit) for edit in edits)
+    check_distinct(clipped)
+    return clipped
+
+
+def clip_rank(handle: MatrixHandle, edit: Edit) -> Edit:
+    """``edit`` as it runs on ``handle``'s matrix, with a warning when that differs from what was asked:
+    ``remove_top:K`` with K above the matrix's rank removes all of them (labelled with the rank), a rho
+    below one direction keeps one (labelled with the rho of one direction)."""
+    full = min(handle.shape)
+    if edit.kind == "remove_top" and edit.k is not None and edit.k > full:
+        ran = Edit(edit.layer, edit.matrix, edit.kind, k=full)
+        log.warning("%s asks for more directions than the matrix's rank %d: all %d are removed; labelled %s", edit.label, full, full, ran.label)
+        return ran
+    if edit.kind in ("lowrank", "random") and edit.rho is not None and edit.rho * full + 1e-9 < 1:
+        ran = Edit(edit.layer, edit.matrix, edit.kind, rho=1 / full)
+        log.warning("%s keeps less than one of the matrix's %d directions: one is kept; labelled %s", edit.label, full, ran.label)
+        return ran
+    return edit
 
 
 def _plan(model: HookedModel, edits: Sequence[Edit], means: MeanVectors | None) -> list[tuple[Edit, MatrixHandle]]:

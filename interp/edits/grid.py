@@ -8,10 +8,15 @@ Kept free of torch and model imports, so the CLI can validate options quickly.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import TypeVar
 
 from interp.edits.spec import RANKED_KINDS, Edit, check_kind, check_matrix, check_rho
 from interp.errors import UsageError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Config = tuple[Edit, ...]  # edits applied together; () is the unedited baseline
 DEFAULT_RHOS = (0.9, 0.5, 0.25, 0.1, 0.05, 0.01, 0.005)
@@ -64,7 +69,7 @@ class LayerSpec:
             stop = stop + n_layers if stop < 0 else stop
             layers = tuple(range(start, stop))
         else:
-            layers = values
+            layers = merge_duplicates(values, "--layers")
         if not layers:
             raise UsageError(f"--layers {self.text!r} selects no layer (the model has layers 0..{n_layers - 1}): the grid is empty")
         for layer in layers:
@@ -95,14 +100,24 @@ def parse_floats(text: str, what: str = "--rhos") -> tuple[float, ...]:
         raise UsageError(f"{what} must be comma-separated numbers like 0.5,0.1,0.01; got {text!r}") from None
     if not values:
         raise UsageError(f"{what} is empty: the grid has no config")
-    return values
+    return merge_duplicates(values, what)
 
 
 def parse_names(text: str, what: str = "--matrices") -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    names = tuple(p.strip() for p in text.split(",") if p.strip())
     if not names:
         raise UsageError(f"{what} is empty: the grid has no config")
-    return names
+    return merge_duplicates(names, what)
+
+
+def merge_duplicates(values: tuple[T, ...], what: str) -> tuple[T, ...]:
+    """The one rule for repeated grid values (``--rhos 0.5,0.5``): each config is run once, with a warning
+    naming the repeats (a repeat would evaluate the same config twice)."""
+    unique = tuple(dict.fromkeys(values))
+    if len(unique) < len(values):
+        repeated = [v for v in unique if values.count(v) > 1]
+        log.warning("%s lists %s more than once; each is run once", what, ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in repeated))
+    return unique
 
 
 def check_grid(

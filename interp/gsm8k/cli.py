@@ -33,6 +33,7 @@ def gsm8k(
     device: str = typer.Option("auto", "--device", help="cpu, cuda, cuda:N or auto"),
     lm_text: Path | None = typer.Option(None, "--lm-text", help="reference text for mean edits"),
     check_harness: bool = typer.Option(False, "--check-harness", help="also run lm-eval's gsm8k_cot on the same model and problems (needs interp[harness])"),
+    force: bool = typer.Option(False, "--force", help="run even when the generations are estimated to take over a day"),
 ) -> None:
     """Few-shot chain-of-thought accuracy on GSM8K by greedy generation, with and without edits."""
     from interp.gsm8k.run import GSM8KRun, run_gsm8k
@@ -49,7 +50,7 @@ def gsm8k(
         batch_size=batch_size, device=device, lm_text=None if lm_text is None else str(lm_text),
         check_harness=check_harness,
     )
-    summary = run_gsm8k(config)
+    summary = run_gsm8k(config, force=force)
     typer.echo(format_summary(summary))
     typer.echo(f"wrote {out}")
 

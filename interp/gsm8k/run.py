@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 from tqdm.auto import tqdm
 
 from interp.edits.apply import apply_edits, check_edits
@@ -50,12 +51,13 @@ from interp.edits.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, LayerSpec, c
 from interp.edits.means import ablation_means, needs_means
 from interp.edits.spec import Edit, edits_label
 from interp.edits.svd_cache import SVDCache
-from interp.errors import UsageError, check_positive
+from interp.errors import UsageError, check_positive, check_seed
 from interp.generate import GenerateConfig, Generator, plan_batches, split_common_prefix
 from interp.gsm8k.summary import summarize
 from interp.io import config_from_dict, existing_file, output_dir, to_jsonable, write_json, write_parquet, write_text
 from interp.models.loading import HookedModel, check_context, load_model
-from interp.models.spec import DEFAULT_SPEC, ModelSpec
+from interp.models.spec import DEFAULT_SPEC, ModelSpec, declared_n_layers
+from interp.resources import check_time
 from interp.store import RunDefinition, RunStore
 from interp.tasks import gsm8k_readout as gsm
 from interp.tasks.base import warn_fewer_prompts
@@ -100,6 +102,7 @@ class GSM8KRun:
         if not all(isinstance(e, Edit) for e in self.edits):
             raise UsageError("GSM8KRun.edits must be parsed edits (interp.edits.spec.parse_edits)")
         check_positive(self.n, "--n")
+        check_seed(self.seed)
         if self.exemplars not in gsm.EXEMPLAR_SOURCES:
             raise UsageError(f"--exemplars must be one of {', '.join(gsm.EXEMPLAR_SOURCES)}, got {self.exemplars!r}")
         if self.n_shot < 0:
@@ -172,10 +175,8 @@ def edit_configs(config: GSM8KRun, model: HookedModel) -> list[tuple[Edit, ...]]
     if config.laser_grid:
         layers = config.layers.resolve(model.n_layers)
         configs += Grid(layers=layers, matrices=config.matrices, rhos=config.rhos).configs()
-    unique = list(dict.fromkeys(configs))
-    for edits in unique:
-        check_edits(model, edits)
-    return unique
+    checked = [check_edits(model, edits) for edits in configs]  # as they run (a clipped rank relabelled)
+    return list(dict.fromkeys(checked))
 
 
 def _slug(label: str) -> str:
@@ -358,20 +359,57 @@ def _means(model: HookedModel, configs: list[tuple[Edit, ...]], lm_text: str | N
     return ablation_means(model, edits, lm_batches(model, reference))
 
 
-def run_gsm8k(config: GSM8KRun) -> dict[str, Any]:
+def run_gsm8k(config: GSM8KRun, *, force: bool = False) -> dict[str, Any]:
     """Generate, score and write the run folder (see the module doc); returns summary.json's content.
 
     The output folder is checked writable before the data are read, and locked (one writer) and
-    checked resumable (see the module doc) before the model is loaded.
+    checked resumable (see the module doc) before the model is loaded. A run estimated to take
+    over a day (:func:`generation_seconds`) is refused before any generation unless ``force``.
     """
     _check_inputs(config)
+    _check_layers(config)
     store = run_store(config.out)
     store.check_folder()  # a model folder, another command's run, other files: refused before anything is written
     output_dir(store.root)
     problems, exemplars = load_problems(config)  # data errors before the model loads
     defining = defining_fields(config, gsm.FewShotPrompt(exemplars).prefix)
     with store.open(defining, _input_files(config), to_jsonable(config)):
-        return _run_gsm8k(config, store, problems, exemplars)
+        return _run_gsm8k(config, store, problems, exemplars, force=force)
+
+
+def seconds_per_step(model: HookedModel, batch_size: int) -> float:
+    """The time of one forward of ``batch_size`` one-token rows on the model's device: a generation
+    step costs at least that (a timed step after a warm-up one)."""
+    ids = torch.zeros((batch_size, 1), dtype=torch.long, device=model.device)
+    with torch.no_grad():
+        model.raw_model(ids)
+        if ids.device.type == "cuda":
+            torch.cuda.synchronize(ids.device)
+        t0 = time.perf_counter()
+        model.raw_model(ids)
+        if ids.device.type == "cuda":
+            torch.cuda.synchronize(ids.device)
+    return time.perf_counter() - t0
+
+
+def generation_seconds(model: HookedModel, n_configs: int, n_problems: int, config: GSM8KRun) -> float:
+    """An estimate of the run's generation time: configs x batches x --max-new-tokens steps, each at
+    the time of one measured step (generations stopping early take less)."""
+    n_batches = -(-n_problems // config.batch_size)
+    return n_configs * n_batches * config.max_new_tokens * seconds_per_step(model, min(config.batch_size, n_problems))
+
+
+def _check_layers(config: GSM8KRun) -> None:
+    """Layers out of range refused before the model loads, when its folder declares its layer count
+    (otherwise :func:`edit_configs` checks them right after loading, before any generation)."""
+    n_layers = declared_n_layers(config.model)
+    if n_layers is None:
+        return
+    for edit in config.edits:
+        if not 0 <= edit.layer < n_layers:
+            raise UsageError(f"{edit.label}: layer {edit.layer} is out of range: {config.model.display} has layers 0..{n_layers - 1}")
+    if config.laser_grid:
+        config.layers.resolve(n_layers)
 
 
 def _check_inputs(config: GSM8KRun) -> None:
@@ -382,13 +420,20 @@ def _check_inputs(config: GSM8KRun) -> None:
             existing_file(value, "--" + name.replace("_", "-"), expected)
 
 
-def _run_gsm8k(config: GSM8KRun, store: RunStore, problems: list[gsm.Problem], exemplars: tuple[gsm.Exemplar, ...]) -> dict[str, Any]:
+def _run_gsm8k(
+    config: GSM8KRun, store: RunStore, problems: list[gsm.Problem], exemplars: tuple[gsm.Exemplar, ...], *, force: bool = False
+) -> dict[str, Any]:
     out = store.root
     store.drop_damaged_parts(_part_of_its_edit)  # each is generated again
     model = load_model(config.model, device=config.device)
     store.ran_on(model.device, model.dtype)
     prompts = build_prompts(model, problems, exemplars, config.max_new_tokens)
     configs = edit_configs(config, model)
+    check_time(
+        generation_seconds(model, len(configs), len(problems), config),
+        f"{len(configs)} configs x {len(problems)} problems ({len(configs) * len(problems):,} generations of up to {config.max_new_tokens} tokens)",
+        force=force, fix="use fewer --layers, --matrices or --rhos, a smaller --n or --max-new-tokens",
+    )
     means = _means(model, configs, config.lm_text)
     gen_config = GenerateConfig(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size, stop=(gsm.STOP,))
 

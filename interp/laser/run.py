@@ -41,7 +41,7 @@ from interp.edits.grid import DEFAULT_MATRICES, DEFAULT_RHOS, Grid, LayerSpec, c
 from interp.edits.means import ablation_means
 from interp.edits.spec import Edit
 from interp.edits.svd_cache import SVDCache
-from interp.errors import UsageError, check_positive
+from interp.errors import UsageError, check_positive, check_seed
 from interp.io import config_from_dict, to_jsonable, write_json, write_parquet
 from interp.laser.criteria import SELECT_BY
 from interp.laser.parts import check_part, evaluate, evaluate_step
@@ -114,6 +114,7 @@ class LaserSweep:
             raise UsageError(f"--n must be >= 2 (a selection and a held-out prompt), got {self.n}")
         check_positive(self.batch_size, "--batch-size")
         check_positive(self.compose, "--compose")
+        check_seed(self.seed)
         if self.lm_tokens < LM_CONTEXT:
             raise UsageError(f"--lm-tokens must be at least one context ({LM_CONTEXT} tokens), got {self.lm_tokens}")
         if self.select_by not in SELECT_BY:

@@ -54,10 +54,11 @@ def tiny(
     n_ctx: int = typer.Option(256, "--n-ctx", help="context length (positions) of the model"),
 ) -> None:
     """Write a tiny random model (2 layers, d_model 64) with a tokenizer, fully offline."""
-    from interp.models.tiny import TinyConfig, make_tiny_checkpoints, make_tiny_model
+    from interp.models.tiny import TinyConfig, check_size, make_tiny_checkpoints, make_tiny_model
     from interp.store import new_run_folder
 
     config = TinyConfig(arch=arch, seed=seed, n_ctx=n_ctx)
+    check_size(config)  # before the folder is made
     try:
         step_list = None if steps is None else [int(s) for s in steps.split(",") if s.strip()]
     except ValueError:

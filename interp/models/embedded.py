@@ -90,7 +90,26 @@ class EmbeddedModel:
                 tokenizer.save_pretrained(out)
                 (out / _DONE_MARKER).write_text(f"{self.package}:{self.gguf_name}\n")
 
-        return write_folder(target, dequantize)  # renamed into place whole: a killed run leaves no half folder
+        try:
+            return write_folder(target, dequantize)  # renamed into place whole: a killed or failed run leaves no half folder
+        except UsageError:
+            raise
+        except Exception as err:  # noqa: BLE001 - safetensors and torch wrap a full disk in their own error types
+            if not _is_disk_error(err):
+                raise
+            reason = getattr(err, "strerror", None) or " ".join(str(err).split())[:120]
+            raise UsageError(
+                f"could not write the embedded model cache {target} ({reason}); free some space there "
+                f"or set INTERP_CACHE to a folder with room (the dequantized model takes a few hundred MB to ~1 GB)"
+            ) from None
+
+
+def _is_disk_error(err: BaseException) -> bool:
+    """A write failure the user fixes (a full disk, no permission), however the writing library reports it."""
+    if isinstance(err, OSError):
+        return True
+    text = str(err)
+    return any(sign in text for sign in ("No space left", "StorageFull", "os error 28", "Permission denied", "failed writing file"))
 
 
 EMBEDDED: dict[str, EmbeddedModel] = {

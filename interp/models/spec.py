@@ -155,3 +155,20 @@ def available_steps(spec: ModelSpec) -> list[int]:
     if spec.source in ("local", "toy"):
         return [step for step, folder in local_steps(spec.name).items() if (folder / "config.json").is_file()]
     return []
+
+
+_N_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers")
+
+
+def declared_n_layers(spec: ModelSpec) -> int | None:
+    """The layer count a local model folder's ``config.json`` declares, known before loading (None otherwise),
+    so that a layer out of range is refused before the model loads."""
+    if spec.source != "local" or spec.step is not None:
+        return None
+    data = read_config_json(Path(spec.name)) or {}
+    data = data.get("text_config", data) if isinstance(data.get("text_config"), dict) else data
+    for key in _N_LAYER_KEYS:
+        value = data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None

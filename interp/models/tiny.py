@@ -30,6 +30,7 @@ from transformers import (
 
 from interp.errors import UsageError
 from interp.paths import prompts_dir
+from interp.resources import check_memory
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,20 @@ def build_tokenizer(vocab_size: int = 1024) -> PreTrainedTokenizerFast:
     )
 
 
+def model_bytes(hf_config: PretrainedConfig) -> int:
+    """The bytes of the parameters and buffers of the model ``hf_config`` builds, counted on the meta device (nothing allocated)."""
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(hf_config)
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def check_size(config: TinyConfig) -> None:
+    """UsageError when the model ``config`` describes would not fit in this machine's memory (a huge --n-ctx)."""
+    need = model_bytes(config.hf_config(config.vocab_size, 0))
+    check_memory(need, f"a tiny {config.arch} model with --n-ctx {config.n_ctx}", "use a smaller --n-ctx (256 is the default)")
+
+
 def make_tiny_model(
     out_dir: str | Path,
     config: TinyConfig = TinyConfig(),
@@ -134,6 +149,7 @@ def make_tiny_model(
     out = Path(out_dir)
     tokenizer = tokenizer or build_tokenizer(config.vocab_size)
     hf_config = config.hf_config(len(tokenizer), int(tokenizer.bos_token_id))
+    check_size(config)
     # Seed only this model's initialisation, leaving the caller's global RNG untouched.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from interp.edits.options import EditOpt, LaserOpt, edits_from_options
+from interp.edits.spec import WEIGHT_KINDS
 from interp.errors import UsageError
 from interp.io import out_folder
 from interp.models.cli import CheckpointOpt, DeviceOpt, ModelOpt
@@ -38,14 +39,23 @@ def predict(
     from rich.console import Console
     from rich.table import Table
 
+    from interp.edits.apply import check_edits
     from interp.models.loading import load_model
     from interp.models.spec import ModelSpec
     from interp.scoring.predict import top_tokens, top_tokens_edited
 
     if top_k < 1:
         raise UsageError(f"--top-k must be >= 1, got {top_k}")
+    if not prompt.strip():
+        raise UsageError("PROMPT is empty; give the text to continue, e.g. interp predict 'The capital of France is'")
     spec = ModelSpec.parse(model, checkpoint)
     edits = edits_from_options(laser, edit)
+    means = [e.label for e in edits if not e.is_weight_edit]
+    if means:
+        raise UsageError(
+            f"predict takes weight edits ({', '.join(WEIGHT_KINDS)}), not {means[0]}: a mean edit needs a reference text; "
+            f"run interp eval --edit {means[0]} --lm-text FILE instead"
+        )
     hooked = load_model(spec, device=device)
     if hooked.tokenizer is None:
         raise UsageError(f"{hooked.spec.display} is a toy model without a tokenizer; predict takes text models")
@@ -59,6 +69,7 @@ def predict(
             table.add_row(str(row.rank), repr(row.token), str(row.token_id), f"{row.probability:.4f}")
         console.print(table)
         return
+    edits = check_edits(hooked, edits)  # as they run (a clipped rank relabelled)
     before, after = top_tokens_edited(hooked, prompt, edits, top_k)
     typer.echo(f"edits: {'+'.join(e.label for e in edits)}")
     table = Table(title=f"{hooked.spec.display}: {prompt!r} · unedited vs edited")

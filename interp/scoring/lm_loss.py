@@ -24,7 +24,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from interp.errors import UsageError
-from interp.io import existing_file
+from interp.io import existing_file, read_text_file
 from interp.models.loading import HookedModel
 from interp.paths import shared_data_dir
 from interp.scoring.forward import Batch
@@ -43,6 +43,7 @@ def shakespeare_path() -> Path:
 
 def check_lm_text(path: str | Path) -> Path:
     """The ``--lm-text`` file, checked (the one check, used by every command taking the option)."""
+    read_text_file(path, "--lm-text", "a plain-text file (a few thousand words)")  # text, not binary: the LM cost of noise means nothing
     return existing_file(path, "--lm-text", "a plain-text file (a few thousand words)")
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from interp.edits.spec import Edit, check_distinct, edits_label
-from interp.errors import UsageError, check_positive
+from interp.errors import UsageError, check_positive, check_seed
 from interp.io import config_from_dict, to_jsonable, write_json, write_parquet
 from interp.models.loading import load_model
 from interp.models.spec import DEFAULT_SPEC, ModelSpec
@@ -62,6 +62,7 @@ class EvalRun:
         check_distinct(self.edits)
         check_positive(self.n, "--n")
         check_positive(self.batch_size, "--batch-size")
+        check_seed(self.seed)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvalRun:

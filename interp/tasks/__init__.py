@@ -34,12 +34,13 @@ def check_task_source(name: str, relations: tuple[str, ...] = ()) -> None:
     if relations and name != "factual":
         raise UsageError(f"--relations filters the factual task; task {name!r} has no relations")
     if name.startswith(PREFIX):
-        from interp.tasks.custom import resolve_path
+        from interp.tasks.custom import read_custom, resolve_path
 
         file = name[len(PREFIX):]
         if not file:
             raise UsageError("prompts: needs a file name, e.g. prompts:my_prompts.jsonl")
         existing_file(resolve_path(file), "prompts file", 'a jsonl with one {"prompt", "answer"} object per line')
+        read_custom(file)  # malformed content refused before any model loads
     elif name.startswith("gsm8k:"):
         existing_file(name.partition(":")[2], "GSM8K file", "a GSM8K jsonl such as ../shared/data/gsm8k/test.jsonl")
     elif name not in (*TASKS, "gsm8k"):

@@ -52,27 +52,40 @@ def _distractors(path: Path, line_no: int, obj: dict) -> list[str]:
     return value
 
 
-def build_custom(file: str, tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0) -> PromptSet:
-    """Prompts from the user's jsonl ``file``; all of them, or a seeded random ``n`` (in file order)."""
-    check_n(n)
+def read_custom(file: str) -> list[tuple[int, str, str, list[str]]]:
+    """The rows of the user's jsonl ``file``, checked without a model: (line number, prompt, answer,
+    distractors); UsageError naming the file and line of the first malformed one.
+
+    Commands call it (through :func:`interp.tasks.check_task_source`) before loading the model.
+    """
     path = resolve_path(file)
     lines = read_jsonl_objects(path)
     if not lines:
         raise UsageError(f"{path} has no prompts; give one {{\"prompt\", \"answer\"}} object per line")
-
-    kept: list[tuple[int, str, str, tuple[int, ...], tuple[tuple[int, ...], ...]]] = []
-    no_space: list[int] = []
+    rows = []
     for line_no, obj in lines:
         unknown = sorted(set(obj) - set(KEYS))
         if unknown:
             raise UsageError(f"{path}:{line_no}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(KEYS)}")
         prompt = require_string(path, line_no, obj, "prompt")
         answer = require_string(path, line_no, obj, "answer")
+        check_prompt_answer(path, line_no, prompt, answer)  # an empty answer refused here
+        rows.append((line_no, prompt, answer, _distractors(path, line_no, obj)))
+    return rows
+
+
+def build_custom(file: str, tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0) -> PromptSet:
+    """Prompts from the user's jsonl ``file``; all of them, or a seeded random ``n`` (in file order)."""
+    check_n(n)
+    path = resolve_path(file)
+    kept: list[tuple[int, str, str, tuple[int, ...], tuple[tuple[int, ...], ...]]] = []
+    no_space: list[int] = []
+    for line_no, prompt, answer, distractor_texts in read_custom(file):
         if not check_prompt_answer(path, line_no, prompt, answer):
             no_space.append(line_no)
         answer_tokens = tuple(tokenizer.encode_answer(answer, where=f"{path}:{line_no}"))
         distractors = tuple(
-            tuple(tokenizer.encode_answer(d, where=f"{path}:{line_no}: distractor")) for d in _distractors(path, line_no, obj)
+            tuple(tokenizer.encode_answer(d, where=f"{path}:{line_no}: distractor")) for d in distractor_texts
         )
         kept.append((line_no, prompt, answer, answer_tokens, distractors))
     if no_space:

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from interp.errors import UsageError
 from interp.models.tokens import PromptTokenizer
 from interp.paths import prompts_dir
+from interp.resources import check_memory
 from interp.tasks.base import PromptSet, check_n, warn_fewer_prompts
 
 log = logging.getLogger(__name__)
@@ -175,10 +176,14 @@ def _space(templates: list[Template], names: list[str]) -> _Space:
     )
 
 
+#: Memory per IOI prompt, built and scored (measured ~0.9 kB building one, plus its results row).
+PROMPT_BYTES = 1000
+
+
 def build_ioi(tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0) -> PromptSet:
     """``n`` distinct IOI prompts (default 100; at most :func:`count_distinct`), alternating ABBA and BABA, drawn with ``seed``."""
     check_n(n)
-    n = DEFAULT_N if n is None else n
+    n = asked = DEFAULT_N if n is None else n
     templates = load_templates()
     all_names = _read_lines(ioi_dir() / "names.txt")
     names, name_ids = single_token_names(all_names, tokenizer)
@@ -199,6 +204,10 @@ def build_ioi(tokenizer: PromptTokenizer, *, n: int | None = None, seed: int = 0
             f"{len(space.objects)} objects and 2 orders make {distinct} distinct prompts",
         )
         n = distinct
+    check_memory(
+        n * PROMPT_BYTES, f"--n {n} (IOI prompts)" if asked == n else f"--n {asked} ({n:,} distinct IOI prompts)",
+        "use a smaller --n (a few thousand prompts measure the task well)",
+    )
 
     rng = np.random.default_rng(seed)
     rows: list[dict] = []

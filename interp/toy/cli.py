@@ -87,18 +87,24 @@ def eval_(
     from interp.edits.apply import apply_edits, check_edits
     from interp.io import now, output_dir, output_lock
     from interp.models.loading import load_model
-    from interp.models.spec import ModelSpec
+    from interp.models.spec import ModelSpec, toy_config_json
+    from interp.resources import check_memory
     from interp.toy.checkpoint import resolve
-    from interp.toy.metrics import evaluate
+    from interp.toy.configs import RunConfig
+    from interp.toy.metrics import eval_bytes, evaluate
 
     edits = edits_from_options(laser, edit)
     if drop_mlp_layer is not None:
         edits = parse_edits([*(e.label for e in edits), f"{drop_mlp_layer}:mlp_out:zero"])
     if n_sequences < 1:
         raise UsageError(f"--n-sequences must be positive, got {n_sequences}")
+    if not 0.0 <= noise < 1.0:  # NaN fails too
+        raise UsageError(f"--noise must be in [0, 1), got {noise}")
     spec = ModelSpec.parse(str(path), step)
     if spec.source != "toy":
         raise UsageError(f"{path} is not a toy run or toy checkpoint folder; train one with `interp toy train`")
+    run_config = RunConfig.from_dict(toy_config_json(Path(spec.name)) or {})
+    check_memory(eval_bytes(run_config, n_sequences), f"--n-sequences {n_sequences}", "use fewer --n-sequences (512 is the default)")
     output_dir(path)  # the result is written into the folder given: check it before the work
     started = now()
     with output_lock(path):  # one writer of the run's eval files
@@ -107,10 +113,10 @@ def eval_(
         asked = {"edits": [e.label for e in edits], "noise": noise, "n_sequences": n_sequences, "seed": seed, "step_folder": checkpoint}
         _check_earlier_record(out, asked)
         model = load_model(spec, device=device)
-        check_edits(model, edits)
-        with apply_edits(model, edits) as report:
+        ran = check_edits(model, edits)  # as they run (a clipped rank relabelled)
+        with apply_edits(model, ran) as report:
             metrics = evaluate(model.bridge, model.run_config, n_sequences=n_sequences, seed=seed, noise=noise, device=model.device)
-        _write_record(out, model, metrics, report, asked, started)
+        _write_record(out, model, metrics, report, {**asked, "edits_as_run": [e.label for e in ran]}, started)
     log.info("wrote %s", out)
     typer.echo(json.dumps({k: metrics[k] for k in ("icl_acc", "p_noise", "p_correct")}))
 
@@ -131,6 +137,7 @@ def _write_record(out: Path, model, metrics: dict, report, asked: dict, started:
         "n_sequences": n_sequences,
         "seed": seed,
         "step_folder": asked["step_folder"],
+        "edits_as_run": asked["edits_as_run"],
         "provenance": provenance(started, device=model.device, dtype=model.dtype, finished=now()),
     }
     write_json(out, record)

@@ -71,6 +71,14 @@ def make_test_batch(
     return generator.sample(n_sequences, make_generator(seed, device), noise=noise)
 
 
+def eval_bytes(config: RunConfig, n_sequences: int) -> float:
+    """An estimate of the memory :func:`evaluate` takes for ``n_sequences`` (one batch): the tokens,
+    the logits and their log-softmax, and per layer the attention pattern and the residual, MLP activations."""
+    m, seq = config.model, config.data.seq_len
+    per_layer = m.n_heads * seq + 4 * m.d_model + (m.d_mlp or 0)
+    return float(n_sequences) * seq * (8 + 4 * (2 * m.d_vocab + m.n_layers * per_layer))
+
+
 def evaluate(
     model: ToyTransformer,
     config: RunConfig,
