@@ -85,6 +85,10 @@ QUOTES: tuple[Quote, ...] = (
           ((LASER_SMOL, "layer"), (LASER_SMOL, "matrix"))),
     Quote("README.md", "On {} held-out factual prompts, truncating SmolLM2's layer-{} `{label}` to rank {}",
           ((LASER_SMOL, "heldout.n"), (LASER_SMOL, "layer"), (LASER_SMOL, "matrix"), (LASER_SMOL, "k"))),
+    Quote("README.md", "P(\" the\") collapses ({} -> {}) and P(answer) rises ({} -> {}),\nthe ratio of means from {}x to {}x.",
+          ((LASER_SMOL, "heldout.baseline.mean_p_the"), (LASER_SMOL, "heldout.edited.mean_p_the"),
+           (LASER_SMOL, "heldout.baseline.mean_p_answer"), (LASER_SMOL, "heldout.edited.mean_p_answer"),
+           (LASER_SMOL, "heldout.baseline.ratio_of_means"), (LASER_SMOL, "heldout.edited.ratio_of_means"))),
     # README: training dynamics of mini-pythia
     Quote("README.md", "a {}M-parameter GPT-NeoX that `make dynamics` trains", ((TRAIN, "model.n_params"),), (1e-6,)),
     Quote("README.md", "and names held out; {} steps,", ((TRAIN, "config.steps"),)),
