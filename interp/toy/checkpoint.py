@@ -161,9 +161,8 @@ def check_run_folder(out: str | Path, config: RunConfig) -> RunStore:
         refuse_unless_empty(store.root, COMMAND)
     else:
         store.check(defining_fields(config.to_dict()), info={"config": config.to_dict()})
-    if store.root.is_dir():
-        with store.hold(leave_lock=False):  # a second writer stops here, naming the holder
-            pass
+    with store.hold(leave_lock=False):  # created and writable, and a second writer stops here, naming the holder
+        pass
     return store
 
 
