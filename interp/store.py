@@ -6,10 +6,12 @@ and decides "may I resume?" by one rule.
     DIR/parts/NAME.json     a table part's facts (written first)
     DIR/parts/NAME.parquet  the part's rows; its presence marks the part done (NAME may hold "/")
     DIR/NAME/               a folder part (a checkpoint ``step{N}/``): renamed into place whole
+    DIR/step{N}/trainer_state.pt  a training run's state (optimizer, RNG, data position, history), in
+                            its newest checkpoint only (:meth:`RunStore.latest_state`): what a resume reads
 
 **The rule** (every command that writes a folder follows it: the resumable ones through
 :meth:`RunStore.open`, ``eval`` and ``attribution`` through :meth:`RunStore.check` then
-:meth:`RunStore.start`, ``tiny`` and ``toy train``, which only start, through :func:`new_run_folder`).
+:meth:`RunStore.start`, ``tiny``, which only starts, through :func:`new_run_folder`).
 A new or empty folder starts a run. A folder holding a run of the same command with
 equal defining fields and the same content (sha256) in every input file is resumed: its finished
 parts are kept and only the rest is made. Anything else is refused with one line, before any work:
@@ -73,6 +75,7 @@ _LEGACY_FORMATS = {"interp-checkpoint-sweep": "checkpoint-sweep"}  # definitions
 TOY_FORMAT = "interp-toy"  # interp.models.registry.TOY_FAMILY (tested equal; the store sits below the models)
 _WEIGHTS = re.compile(r"^(model|pytorch_model|adapter_model)(-\d+-of-\d+)?\.(safetensors|bin)(\.index\.json)?$")
 _STEP_DIR = re.compile(r"^step\d+$")
+STATE_FILE = "trainer_state.pt"  # a training run's state, in its newest step{N}/ (RunStore.latest_state)
 
 
 def _json_object(path: Path) -> dict[str, Any] | None:
@@ -156,7 +159,7 @@ def refuse_unless_empty(root: str | Path, command: str, *, definition_file: str 
 
 @contextmanager
 def new_run_folder(root: str | Path, command: str, option: str = "--out") -> Iterator[Path]:
-    """The rule for a command that only starts runs (``tiny``, ``toy train``): ``root`` created (or
+    """The rule for a command that only starts runs (``tiny``): ``root`` created (or
     empty), writable and locked for the block; anything already there is refused, naming it."""
     folder = check_out_value(root, option)
     refuse_unless_empty(folder, command, option=option)  # before anything is written into it
@@ -235,7 +238,8 @@ class RunStore:
     (``{"seed": "--seed"}``). ``legacy`` reads a definition file written before this store (a dict
     without ``"format": "interp-run"``): it returns the :class:`RunDefinition` it stands for, or
     None when the file is not this command's. ``noun`` and ``options`` word the messages ("the
-    sweep", "arguments").
+    sweep", "arguments"). ``render`` writes the definition in the command's own file format (the
+    toy run's ``config.json``), which ``legacy`` reads back; default: the store's format.
     """
 
     def __init__(
@@ -248,6 +252,7 @@ class RunStore:
         legacy: Callable[[dict[str, Any]], RunDefinition | None] | None = None,
         noun: str = "run",
         options: str = "options",
+        render: Callable[[RunDefinition], dict[str, Any]] | None = None,
     ) -> None:
         self.root = check_out_value(root)
         self.command = command
@@ -256,6 +261,7 @@ class RunStore:
         self.legacy = legacy
         self.noun = noun
         self.options = options
+        self.render = render
         self.parts = self.root / PARTS
         self.previous: RunDefinition | None = None  # what the folder held when it was opened
         self.definition: RunDefinition | None = None  # what it holds now
@@ -320,12 +326,22 @@ class RunStore:
             self.finish()
 
     @contextmanager
-    def hold(self) -> Iterator[RunStore]:
+    def hold(self, *, leave_lock: bool = True) -> Iterator[RunStore]:
         """The folder created, checked writable and locked (one writer) for the block, once
-        :meth:`check_folder` passes: a folder the rule refuses is left as it was, not even locked."""
+        :meth:`check_folder` passes: a folder the rule refuses is left as it was, not even locked.
+        ``leave_lock=False``: a lock file this call created is removed at the end (the folder then
+        lists as the run alone, as :func:`new_run_folder` leaves it)."""
         self.check_folder()
-        with output_lock(output_dir(self.root)):
-            yield self
+        lock_file = output_dir(self.root) / LOCK_NAME
+        created = not lock_file.exists()
+        held = False
+        try:
+            with output_lock(self.root):
+                held = True
+                yield self
+        finally:
+            if created and held and not leave_lock:
+                lock_file.unlink(missing_ok=True)
 
     def start(
         self,
@@ -406,7 +422,7 @@ class RunStore:
                                              {**self.definition.info, **_plain(info)}))
 
     def _write_definition(self, definition: RunDefinition) -> None:
-        write_json(self.definition_path, definition.to_json())
+        write_json(self.definition_path, definition.to_json() if self.render is None else self.render(definition))
         self.definition = definition
 
     def remove_stale(self) -> None:
@@ -513,3 +529,45 @@ class RunStore:
         if not self.root.is_dir():
             return []
         return sorted(p for p in self.root.glob(pattern) if p.is_dir() and not p.name.startswith(".") and p.name != PARTS)
+
+    # -- a training run's checkpoints and state ---------------------------------------------------------
+    def step_folders(self) -> dict[int, Path]:
+        """The finished ``step{N}/`` folder parts, by step (ascending)."""
+        found = {}
+        for folder in self.folders("step*"):
+            suffix = folder.name.removeprefix("step")
+            if suffix.isdigit():
+                found[int(suffix)] = folder
+        return dict(sorted(found.items()))
+
+    def latest_state(self, name: str = STATE_FILE) -> tuple[int, Path] | None:
+        """The newest checkpoint that holds a training state: (step, its state file ``name``), or None."""
+        for step, folder in reversed(self.step_folders().items()):
+            if (folder / name).is_file():
+                return step, folder / name
+        return None
+
+    def drop_older_states(self, keep: int, name: str = STATE_FILE) -> None:
+        """Delete the training state of every checkpoint but step ``keep`` (a resume reads the newest only)."""
+        for step, folder in self.step_folders().items():
+            if step != keep:
+                (folder / name).unlink(missing_ok=True)
+
+
+def save_state(path: str | Path, state: dict[str, Any]) -> None:
+    """A training state (tensors, numbers, lists and dicts of them) for :func:`load_state`."""
+    import torch  # only the training commands save states
+
+    torch.save(state, path)
+
+
+def load_state(path: str | Path) -> dict[str, Any]:
+    """A training state saved by :func:`save_state` (UsageError when it cannot be read)."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - a truncated or foreign file: the user's to remove
+        raise UsageError(
+            f"{path} is unreadable ({type(err).__name__}: {str(err)[:120]}); delete that checkpoint folder to resume from the one before"
+        ) from None

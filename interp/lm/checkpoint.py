@@ -26,18 +26,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from interp.errors import UsageError
 from interp.io import output_lock
 from interp.lm.config import TrainConfig
-from interp.store import RunDefinition, RunStore
+from interp.store import STATE_FILE, RunDefinition, RunStore, load_state, save_state  # noqa: F401 - the state's save and load, here for lm.train
 
 log = logging.getLogger(__name__)
 
 COMMAND = "lm train"
 TRAIN_JSON = "train.json"
-STATE = "trainer_state.pt"
+STATE = STATE_FILE
 TOKENIZER_DIR = "tokenizer"
 LOSS_PLOT = "loss.png"
 #: how the messages name the fields the command line sets directly (the others are --set keys)
@@ -92,38 +90,14 @@ def check_run_folder(out: str | Path, config: TrainConfig) -> bool:
 
 def saved_steps(store: RunStore) -> dict[int, Path]:
     """The ``step{N}/`` folders of the run, by step."""
-    found = {}
-    for folder in store.folders("step*"):
-        suffix = folder.name.removeprefix("step")
-        if suffix.isdigit():
-            found[int(suffix)] = folder
-    return dict(sorted(found.items()))
+    return store.step_folders()
 
 
 def latest_state(store: RunStore) -> tuple[int, Path] | None:
     """The newest checkpoint that holds a training state: (step, its state file), or None."""
-    for step, folder in reversed(saved_steps(store).items()):
-        if (folder / STATE).is_file():
-            return step, folder / STATE
-    return None
+    return store.latest_state(STATE)
 
 
 def drop_older_states(store: RunStore, keep: int) -> None:
     """Delete the training state of every checkpoint but ``keep`` (a resume reads the newest only)."""
-    for step, folder in saved_steps(store).items():
-        if step != keep:
-            (folder / STATE).unlink(missing_ok=True)
-
-
-def save_state(path: Path, state: dict[str, Any]) -> None:
-    torch.save(state, path)
-
-
-def load_state(path: Path) -> dict[str, Any]:
-    """A training state saved by :func:`save_state` (UsageError when it cannot be read)."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - a truncated or foreign file: the user's to remove
-        raise UsageError(
-            f"{path} is unreadable ({type(err).__name__}: {str(err)[:120]}); delete that checkpoint folder to resume from the one before"
-        ) from None
+    store.drop_older_states(keep, STATE)

@@ -4,6 +4,13 @@ A run directory ``RUN/`` holds ``RUN/config.json`` (the full :class:`RunConfig` 
 ``"format": "interp-toy"``), ``RUN/metrics.jsonl`` and one ``RUN/step{N}/`` folder per saved
 step, each with ``config.json`` (the same config plus ``"step": N``) and ``model.safetensors``
 (every parameter, frozen ones included). Steps are log-spaced: 0, 1, 2, 4, 8, ... and the last.
+The newest step folder of a run trained by ``interp toy train`` also holds ``trainer_state.pt``
+(optimizer and training-generator state, the metrics so far): what a resume reads.
+
+The run folder is kept by the one run-folder store (:class:`interp.store.RunStore`, command
+``toy train``): its ``config.json`` is the store's definition, written in the toy format
+(:func:`run_store`), with the config's fields (by dotted name) as the defining fields. Each step
+folder is a folder part (filled under a temporary name, renamed into place whole).
 
 :func:`load_hooked` is the loader of the ``toy`` model source: ``interp.models.loading.load_model``
 finds it through its registry of sources (``SOURCE_LOADERS``), so the models package never imports toy.
@@ -13,16 +20,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from interp.errors import UsageError
-from interp.io import write_json
+from interp.io import write_folder, write_json
 from interp.models.checkpoints import check_loading_info
 from interp.models.spec import TOY_FORMAT, ModelSpec, available_steps, toy_config_json
+from interp.store import RunDefinition, RunStore, refuse_unless_empty
 from interp.toy.configs import RunConfig
 from interp.toy.model import ToyTransformer
 
@@ -34,6 +43,10 @@ log = logging.getLogger(__name__)
 STEP_DIR = re.compile(r"^step(\d+)$")
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
+COMMAND = "toy train"
+#: how the messages name the fields the command line sets directly (the others are --set keys)
+FIELD_NAMES = {"name": "--config", "data.task": "--task", "model.n_layers": "--layers", "model.arch": "--arch",
+               "optim.steps": "--steps", "data.noise": "--noise", "seed": "--seed", "eval_every": "--eval-every"}
 
 
 def checkpoint_steps(steps: int) -> list[int]:
@@ -82,13 +95,90 @@ def write_run_config(run_dir: str | Path, config: RunConfig, provenance: dict | 
 
 
 def save_checkpoint(run_dir: str | Path, step: int, model: ToyTransformer, config: RunConfig) -> Path:
-    """Write ``run_dir/step{step}/{config.json, model.safetensors}`` and return the folder."""
-    out = step_dir(run_dir, step)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write ``run_dir/step{step}/{config.json, model.safetensors}`` (whole or not at all) and return the folder."""
+    return write_folder(step_dir(run_dir, step), lambda tmp: fill_checkpoint(tmp, step, model, config))
+
+
+def fill_checkpoint(folder: Path, step: int, model: ToyTransformer, config: RunConfig) -> None:
+    """The files of checkpoint ``step`` (``config.json``, ``model.safetensors``) in ``folder``."""
     state = {name: t.detach().to("cpu").contiguous() for name, t in model.state_dict().items()}
-    save_file(state, str(out / WEIGHTS), metadata={"format": TOY_FORMAT, "step": str(step)})
-    write_json(out / CONFIG, {**config.to_dict(), "step": step})
-    return out
+    save_file(state, str(folder / WEIGHTS), metadata={"format": TOY_FORMAT, "step": str(step)})
+    write_json(folder / CONFIG, {**config.to_dict(), "step": step})
+
+
+# -- the run folder in the store -------------------------------------------------------------------------
+
+def defining_fields(config_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """A config's fields as ``{dotted name: value}`` (``format`` aside), so a refusal names the one that differs."""
+
+    def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in d.items():
+            name = f"{prefix}{key}"
+            out.update(flatten(value, f"{name}.") if isinstance(value, Mapping) else {name: value})
+        return out
+
+    return flatten({k: v for k, v in config_dict.items() if k not in ("format", "provenance", "step")})
+
+
+def _read_definition(data: dict[str, Any]) -> RunDefinition | None:
+    """A toy run's ``config.json`` as the store's definition (None for anything else, a step folder's included)."""
+    if data.get("format") != TOY_FORMAT or "step" in data:
+        return None
+    config = {k: v for k, v in data.items() if k != "provenance"}
+    return RunDefinition(COMMAND, defining_fields(config), {}, {"config": config, "provenance": data.get("provenance")})
+
+
+def _render(definition: RunDefinition) -> dict[str, Any]:
+    """The definition as the toy run's ``config.json``: the config, then its provenance."""
+    return {**definition.info["config"], "provenance": definition.info.get("provenance")}
+
+
+def run_store(out: str | Path) -> RunStore:
+    return RunStore(out, command=COMMAND, definition_file=CONFIG, field_names=FIELD_NAMES, legacy=_read_definition,
+                    render=_render, noun="toy training run")
+
+
+def holds_run(out: str | Path) -> bool:
+    """Whether ``out`` holds a toy run's ``config.json`` (finished or not)."""
+    try:
+        data = toy_config_json(Path(out))
+    except UsageError:
+        return False
+    return data is not None and _read_definition(data) is not None
+
+
+def check_run_folder(out: str | Path, config: RunConfig) -> RunStore:
+    """Before any work: the output-folder rule for ``toy train --out``; the folder's store.
+
+    A new or empty folder starts a run, a folder holding this run (the same config) resumes it; a
+    toy run of another config is one UsageError line naming the first field that differs, and
+    anything else (a model folder, a toy checkpoint, another command's run, other files) one
+    line naming what is there. A second writer is refused here too, naming the holder.
+    """
+    store = run_store(out)
+    if not holds_run(store.root):
+        refuse_unless_empty(store.root, COMMAND)
+    else:
+        store.check(defining_fields(config.to_dict()), info={"config": config.to_dict()})
+    with store.hold(leave_lock=False):  # created and writable, and a second writer stops here, naming the holder
+        pass
+    return store
+
+
+def is_finished(store: RunStore, config: RunConfig) -> bool:
+    """Whether the run in ``store`` trained to its last step and wrote everything (a rerun has nothing to do).
+
+    A run is finished once its provenance records its end; a run written before provenance was
+    kept, once its last step is saved (it had no training state to resume from anyway).
+    """
+    steps = store.step_folders()
+    if not steps or max(steps) != config.optim.steps:
+        return False
+    record = store.previous.info.get("provenance") if store.previous is not None else None
+    if isinstance(record, dict):
+        return bool(record.get("finished"))
+    return store.latest_state() is None
 
 
 def load_checkpoint(

@@ -33,8 +33,8 @@ app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_mar
 @app.command()
 def train(
     task: str = typer.Option(..., "--task", help=f"one of {', '.join(TASKS)}"),
-    out: Path = typer.Option(..., "--out", help="run directory to create, new or empty (config.json, metrics.jsonl, step*/)",
-                             parser=out_folder),
+    out: Path = typer.Option(..., "--out", help="run directory (config.json, metrics.jsonl, step*/): new or empty, "
+                             "or the folder of this run to resume it", parser=out_folder),
     config: str = typer.Option("chen", "--config", help=f"named config: {', '.join(PRESETS)}"),
     layers: int = typer.Option(2, "--layers", help="1 or 2"),
     arch: str | None = typer.Option(
@@ -49,9 +49,9 @@ def train(
     eval_every: int | None = typer.Option(None, "--eval-every", help="steps between metric records"),
     set_: list[str] = typer.Option([], "--set", help="override a config field, e.g. --set model.d_model=64 (repeatable)"),
 ) -> None:
-    """Train a toy transformer and write checkpoints at log-spaced steps."""
+    """Train (or resume) a toy transformer and write checkpoints at log-spaced steps."""
     from interp.models.loading import resolve_device
-    from interp.store import new_run_folder
+    from interp.toy.checkpoint import check_run_folder
     from interp.toy.configs import preset, with_overrides
     from interp.toy.train import train as train_run
 
@@ -62,8 +62,8 @@ def train(
     if overrides:
         cfg = with_overrides(cfg, overrides)
     dev = resolve_device(device)
-    with new_run_folder(out, "toy train"):  # new or empty, writable and locked, before any training
-        result = train_run(cfg, out, device=dev)
+    check_run_folder(out, cfg)  # new, empty or this run (resumed), and not being written, before any training
+    result = train_run(cfg, out, device=dev)  # a finished run is read back, logging that nothing was trained
     typer.echo(json.dumps({k: result.history[-1][k] for k in ("step", "icl_acc", "p_noise", "p_correct")}))
 
 

@@ -4,6 +4,13 @@ Metrics (every ``eval_every`` steps and at the log-spaced checkpoint steps 0, 1,
 last), on a fixed clean test batch: ``icl_acc``, ``p_correct``, ``p_noise`` (noisy recall),
 ``loss_non_trigger``; the memory probes ``probe_wo2``, ``probe_wk2``, ``probe_wk1`` and ``ff_kl`` (:mod:`interp.toy.probes`);
 and ``train_loss``, the mean training loss since the previous record.
+
+With an output folder the run is resumable (the run-folder store, :func:`interp.toy.checkpoint.check_run_folder`):
+the newest checkpoint also holds the optimizer state, the training generator's state, the
+losses since the last record and the records so far, so a run killed at any moment and
+started again with the same config continues from its last checkpoint (``metrics.jsonl`` cut
+back to it) and ends with the weights and records of an uninterrupted run, bit for bit on a
+CPU (``time_s`` aside, the wall time). A finished run started again trains nothing.
 """
 
 from __future__ import annotations
@@ -19,12 +26,22 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from jaxtyping import Float
+from safetensors.torch import load_file
 from torch import Tensor
 
 from interp.errors import UsageError
-from interp.io import now, provenance
+from interp.io import atomic_path
+from interp.store import STATE_FILE, RunStore, load_state, save_state
 from interp.toy import probes
-from interp.toy.checkpoint import checkpoint_steps, save_checkpoint, write_run_config
+from interp.toy.checkpoint import (
+    WEIGHTS,
+    check_run_folder,
+    checkpoint_steps,
+    defining_fields,
+    fill_checkpoint,
+    is_finished,
+    load_checkpoint,
+)
 from interp.toy.configs import RunConfig
 from interp.toy.data import Batch, SequenceGenerator, make_generator
 from interp.toy.metrics import batch_metrics
@@ -39,9 +56,15 @@ INIT_SEED_OFFSET = 2_000_029
 
 @dataclass
 class TrainResult:
+    """The trained model, its config and the metric records of the whole run; ``resumed_from``: the
+    step a resumed run continued from (None: trained from the start); ``already_finished``: the
+    folder held the finished run, nothing was trained (the model is its last checkpoint)."""
+
     model: ToyTransformer
     config: RunConfig
     history: list[dict] = field(default_factory=list)
+    resumed_from: int | None = None
+    already_finished: bool = False
 
 
 def loss_fn(logits: Float[Tensor, "batch seq d_vocab"], batch: Batch, loss_on: str) -> Tensor:
@@ -85,9 +108,47 @@ def train(
     dtype: torch.dtype = torch.float32,
     on_record: Callable[[dict], None] | None = None,
 ) -> TrainResult:
-    """Train a toy model from scratch; with ``out_dir``, write config, metrics and checkpoints there."""
+    """Train a toy model from scratch; with ``out_dir``, write config, metrics and checkpoints there.
+
+    ``out_dir`` follows the output-folder rule (:func:`interp.toy.checkpoint.check_run_folder`): a
+    new or empty folder starts the run, one holding this run resumes it from its newest checkpoint
+    (or, finished, returns it untouched), anything else is a UsageError before any work.
+    """
     device = torch.device(device)
-    started = now()
+    if out_dir is None:
+        return _train(config, None, device, dtype, on_record)
+    store = check_run_folder(out_dir, config)
+    with store.hold(leave_lock=False):
+        defining, info = defining_fields(config.to_dict()), {"config": config.to_dict()}
+        store.check(defining, info=info)  # again, holding the lock
+        if store.previous is not None and is_finished(store, config):
+            return _finished(store, config, device, dtype)
+        store.start(defining, info=info)
+        store.ran_on(device, dtype)
+        result = _train(config, store, device, dtype, on_record)
+        store.finish()
+    return result
+
+
+def _finished(store: RunStore, config: RunConfig, device: torch.device, dtype: torch.dtype) -> TrainResult:
+    """The finished run in ``store``, read back (nothing is written)."""
+    last = max(store.step_folders())
+    log.info("%s holds this run, finished (step %d of %d); nothing to train", store.root, last, config.optim.steps)
+    model, _ = load_checkpoint(store.root / f"step{last}", device=device, dtype=dtype)
+    history = [json.loads(line) for line in (store.root / METRICS).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return TrainResult(model=model, config=config, history=history, resumed_from=last, already_finished=True)
+
+
+METRICS = "metrics.jsonl"
+
+
+def _train(
+    config: RunConfig,
+    store: RunStore | None,
+    device: torch.device,
+    dtype: torch.dtype,
+    on_record: Callable[[dict], None] | None,
+) -> TrainResult:
     data = SequenceGenerator(config.data, device=device)
     train_gen = make_generator(config.seed, device)
     test = data.sample(config.eval_sequences, make_generator(config.seed + TEST_SEED_OFFSET, device), noise=0.0)
@@ -96,19 +157,48 @@ def train(
     steps = config.optim.steps
     save_at = set(checkpoint_steps(steps))
 
-    metrics_file = None
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        write_run_config(out_dir, config, provenance(started, device=device, dtype=dtype))
-        metrics_file = (out_dir / "metrics.jsonl").open("w", encoding="utf-8")
-
     result = TrainResult(model=model, config=config)
     losses: list[float] = []
-    t0 = time.perf_counter()
+    start, elapsed = 0, 0.0
+    metrics_file = None
+    if store is not None:
+        latest = store.latest_state()
+        if latest is not None:
+            start, state_path = latest
+            state = load_state(state_path)
+            if state.get("step") != start:
+                raise UsageError(f"{state_path} holds the state of step {state.get('step')}, not {start}; delete that checkpoint folder")
+            model.load_state_dict(load_file(str(state_path.parent / WEIGHTS)))
+            optimizer.load_state_dict(state["optimizer"])
+            train_gen.set_state(state["generator"])
+            losses, elapsed, result.history = list(state["losses"]), float(state["time_s"]), list(state["history"])
+            result.resumed_from = start
+            log.info("resuming %s from step %d of %d", store.root, start, steps)
+        elif store.step_folders():
+            raise UsageError(
+                f"{store.root} holds an unfinished toy run saved without a training state (last step {max(store.step_folders())} "
+                f"of {steps}); it cannot be resumed: use another --out"
+            )
+        with atomic_path(store.root / METRICS) as tmp:  # the records up to the resumed step, none after it
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in result.history), encoding="utf-8")
+        metrics_file = (store.root / METRICS).open("a", encoding="utf-8")
+
+    def save(step: int) -> None:
+        state = {"step": step, "optimizer": optimizer.state_dict(), "generator": train_gen.get_state(), "losses": list(losses),
+                 "time_s": time.perf_counter() - t0, "history": list(result.history)}
+
+        def fill(tmp: Path) -> None:
+            fill_checkpoint(tmp, step, model, config)
+            save_state(tmp / STATE_FILE, state)
+
+        store.write_folder(f"step{step}", fill)
+        store.drop_older_states(step)
+
+    t0 = time.perf_counter() - elapsed
     try:
-        for step in range(steps + 1):
-            if out_dir is not None and step in save_at:
-                save_checkpoint(out_dir, step, model, config)
+        for step in range(start, steps + 1):
+            if store is not None and step in save_at and not (step == start and result.resumed_from is not None):
+                save(step)  # the checkpoint a resume starts from is already there
             if step % config.eval_every == 0 or step in save_at:
                 record = {
                     "step": step,
@@ -145,8 +235,6 @@ def train(
     finally:
         if metrics_file is not None:
             metrics_file.close()
-    if out_dir is not None:
-        write_run_config(out_dir, config, provenance(started, device=device, dtype=dtype, finished=now()))
     model.eval()
     return result
 
