@@ -233,8 +233,8 @@ def test_toy_eval_with_another_seed_writes_its_own_file(tmp_path):
 def test_toy_eval_refuses_to_replace_a_record_of_another_evaluation(tmp_path, no_work, monkeypatch):
     toy = _toy_run(tmp_path / "run")
     assert run("toy", "eval", str(toy), "--n-sequences", "4", "--device", "cpu").exit_code == 0
-    before = snapshot(toy)
     assert run("toy", "eval", str(toy), "--n-sequences", "4", "--device", "cpu").exit_code == 0  # the same evaluation: replaced
+    before = snapshot(toy)  # (after the replacement: its provenance records the second run's times)
     monkeypatch.setattr("interp.models.loading.load_model", lambda *a, **k: pytest.fail("loaded before the record was checked"))
     result = run("toy", "eval", str(toy), "--n-sequences", "8", "--device", "cpu")
     assert_one_line_error(result, f"{toy / 'eval.json'} holds another evaluation", "--n-sequences was 4, now 8")
