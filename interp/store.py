@@ -177,6 +177,20 @@ def new_run_folder(root: str | Path, command: str, option: str = "--out") -> Ite
             lock_file.unlink(missing_ok=True)
 
 
+def dotted_fields(config: Mapping[str, Any], skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A nested config as ``{dotted name: value}`` (top-level keys in ``skip`` left out), the defining
+    fields of a run whose config nests (``optim.lr``), so a refusal names the one field that differs."""
+
+    def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in d.items():
+            name = f"{prefix}{key}"
+            out.update(flatten(value, f"{name}.") if isinstance(value, Mapping) else {name: value})
+        return out
+
+    return flatten({k: v for k, v in config.items() if k not in skip})
+
+
 def _plain(value: Any) -> Any:
     """``value`` as it reads back from JSON (tuples as lists, dataclasses as dicts), for comparing."""
     return json.loads(json.dumps(to_jsonable(value)))

@@ -22,14 +22,13 @@ the same config and corpus files of the same content, else one line names what d
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from interp.errors import UsageError
 from interp.io import output_lock
 from interp.lm.config import TrainConfig
-from interp.store import STATE_FILE, RunDefinition, RunStore, load_state, save_state  # noqa: F401 - the state's save and load, here for lm.train
+from interp.store import STATE_FILE, RunDefinition, RunStore, dotted_fields, load_state, save_state  # noqa: F401 - the state's save and load, here for lm.train
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +47,7 @@ def run_store(out: str | Path) -> RunStore:
 
 def defining_fields(config: TrainConfig) -> dict[str, Any]:
     """The config as ``{dotted name: value}``, so a refusal names the one field that differs (``optim.lr``)."""
-
-    def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in d.items():
-            name = f"{prefix}{key}"
-            out.update(flatten(value, f"{name}.") if isinstance(value, Mapping) else {name: value})
-        return out
-
-    return flatten(config.to_dict())
+    return dotted_fields(config.to_dict())
 
 
 def source_hashes(sources: list[dict[str, Any]]) -> dict[str, str]:

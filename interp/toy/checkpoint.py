@@ -31,7 +31,7 @@ from interp.errors import UsageError
 from interp.io import write_folder, write_json
 from interp.models.checkpoints import check_loading_info
 from interp.models.spec import TOY_FORMAT, ModelSpec, available_steps, toy_config_json
-from interp.store import RunDefinition, RunStore, refuse_unless_empty
+from interp.store import RunDefinition, RunStore, dotted_fields, refuse_unless_empty
 from interp.toy.configs import RunConfig
 from interp.toy.model import ToyTransformer
 
@@ -110,15 +110,7 @@ def fill_checkpoint(folder: Path, step: int, model: ToyTransformer, config: RunC
 
 def defining_fields(config_dict: Mapping[str, Any]) -> dict[str, Any]:
     """A config's fields as ``{dotted name: value}`` (``format`` aside), so a refusal names the one that differs."""
-
-    def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in d.items():
-            name = f"{prefix}{key}"
-            out.update(flatten(value, f"{name}.") if isinstance(value, Mapping) else {name: value})
-        return out
-
-    return flatten({k: v for k, v in config_dict.items() if k not in ("format", "provenance", "step")})
+    return dotted_fields(config_dict, skip=("format", "provenance", "step"))
 
 
 def _read_definition(data: dict[str, Any]) -> RunDefinition | None:
