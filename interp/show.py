@@ -44,7 +44,15 @@ def _command(data: dict[str, Any], path: Path) -> str:
         return "toy train"
     if path.name != "config.json":
         return {"sweep.json": "checkpoint-sweep", "train.json": "lm train"}[path.name]
-    return next((command for key, command in _LEGACY_KEYS if key in data), "unknown")
+    known = next((command for key, command in _LEGACY_KEYS if key in data), None)
+    if known is not None:
+        return known
+    script = next((w for w in str((data.get("provenance") or {}).get("command", "")).split() if w.endswith(".py")), None)
+    return f"analysis ({script})" if script else "unknown"
+
+
+def _article(command: str) -> str:
+    return f"an {command}" if command.startswith("analysis") else f"an interp {command}"
 
 
 def _value(value: Any) -> str:
@@ -124,7 +132,7 @@ def show_lines(folder: str | Path) -> list[str]:
         raise UsageError(f"{folder} is not a folder; give a run folder written by an interp command")
     path, data = _definition(folder)
     return [
-        f"{folder}: an interp {_command(data, path)} run ({path.name})",
+        f"{folder}: {_article(_command(data, path))} run ({path.name})",
         *_provenance_lines(data.get("provenance")),
         *_config_lines(data),
         *_summary_lines(folder),

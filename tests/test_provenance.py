@@ -148,3 +148,13 @@ def test_a_python_call_is_recorded_as_the_call(gpt2_dir, tmp_path):
     interp.laser_sweep(gpt2_dir, task="factual", n=6, layers="1", rhos="0.5", out=str(out), device="cpu")
     stamp = assert_provenance(_definition(out), "interp.laser_sweep(")
     assert f"out={str(out)!r}" in stamp["command"] and "rhos='0.5'" in stamp["command"]
+
+
+def test_show_names_the_analysis_that_wrote_a_folder(tmp_path):
+    from interp.io import called_as, now, provenance, write_json
+
+    with called_as("python analyses/remove_top_pretrained.py --models smollm2-135m"):
+        write_json(tmp_path / "config.json", {"place": "28:mlp_in", "provenance": provenance(now(), finished=now())})
+    result = run("show", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == f"{tmp_path}: an analysis (analyses/remove_top_pretrained.py) run (config.json)"
