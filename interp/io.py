@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import datetime
+import functools
 import hashlib
 import json
 import math
@@ -112,15 +113,6 @@ def output_dir(path: str | Path) -> Path:
     except OSError as err:
         raise UsageError(f"cannot write to {p} ({err.strerror or err}); choose a folder you can write to, or free space") from None
     return p
-
-
-def new_output_dir(path: str | Path, option: str = "--out") -> Path:
-    """:func:`output_dir` for commands that write a fresh folder (a model, a training run): an
-    existing folder with anything in it is refused, so nothing already there is overwritten."""
-    p = Path(path).expanduser()
-    if p.is_dir() and any(p.iterdir()):
-        raise UsageError(f"{p} exists and is not an empty folder; choose a new {option}")
-    return output_dir(p)
 
 
 @contextmanager
@@ -333,9 +325,11 @@ def invocation() -> str:
 CODE_PATHS = ("interp", "analyses", "bench", "prompts", "pyproject.toml")
 
 
+@functools.cache
 def _git_state() -> dict[str, Any]:
     """{commit, dirty} of the checkout ``interp`` is imported from (dirty: uncommitted changes to
-    :data:`CODE_PATHS`); {} outside a git checkout."""
+    :data:`CODE_PATHS`); {} outside a git checkout. Read once per process: the code a process runs
+    is what it imported, and a run stamps its provenance several times (start, device, end)."""
     root = Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
         return {}
@@ -350,6 +344,7 @@ def _git_state() -> dict[str, Any]:
     return {"git_commit": commit.stdout.strip(), "git_dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}
 
 
+@functools.cache
 def _version(distribution: str) -> str | None:
     from importlib import metadata
 
