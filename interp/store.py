@@ -191,6 +191,29 @@ def dotted_fields(config: Mapping[str, Any], skip: tuple[str, ...] = ()) -> dict
     return flatten({k: v for k, v in config.items() if k not in skip})
 
 
+def flat_config_reader(
+    command: str,
+    from_dict: Callable[[dict[str, Any]], Any],
+    required: tuple[str, ...],
+    defining: Callable[[Any], dict[str, Any]],
+    inputs: Callable[[Any], Mapping[str, Path]],
+) -> Callable[[dict[str, Any]], RunDefinition | None]:
+    """The ``legacy`` reader of a command whose ``config.json`` was its flat config before this store:
+    a dict with the ``required`` keys that ``from_dict`` reads stands for the run ``defining`` and
+    ``inputs`` give (its inputs by name only: their content was not recorded); anything else is None."""
+
+    def read(data: dict[str, Any]) -> RunDefinition | None:
+        if "format" in data or not set(required) <= set(data):
+            return None
+        try:
+            config = from_dict(data)
+        except (UsageError, TypeError, ValueError, KeyError):
+            return None
+        return RunDefinition(command, defining(config), dict.fromkeys(inputs(config)), data)
+
+    return read
+
+
 def _plain(value: Any) -> Any:
     """``value`` as it reads back from JSON (tuples as lists, dataclasses as dicts), for comparing."""
     return json.loads(json.dumps(to_jsonable(value)))

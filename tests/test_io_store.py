@@ -7,6 +7,7 @@ import json
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -302,3 +303,16 @@ def test_a_run_resumed_from_a_session_without_provenance_says_so(tmp_path):
         pass
     earlier = json.loads((tmp_path / "config.json").read_text())["provenance"]["earlier_sessions"]
     assert len(earlier) == 1 and earlier[0]["started"] is None and earlier[0]["command"] is None
+
+
+def test_a_flat_config_of_a_committed_laser_run_reads_as_its_definition():
+    """The Gemma control runs were written before the store: their flat config.json still reads (store.flat_config_reader)."""
+    from interp.laser.run import run_store
+
+    folder = Path(__file__).resolve().parents[1] / "results" / "laser" / "gemma-3-270m" / "factual-controls"
+    flat = json.loads((folder / "config.json").read_text())
+    if "format" in flat:
+        pytest.skip("the committed run was regenerated with the store")
+    definition = run_store(folder).read_definition()
+    assert definition.command == "laser-sweep" and definition.defining["task"] == "factual"
+    assert definition.defining["rhos"] == flat["rhos"] and definition.info == flat

@@ -44,7 +44,7 @@ from interp.models.loading import HookedModel, check_context, load_model
 from interp.models.spec import DEFAULT_SPEC, ModelSpec
 from interp.resources import check_time, format_duration
 from interp.scoring.forward import make_batches
-from interp.store import RunDefinition, RunStore
+from interp.store import RunStore, flat_config_reader
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +156,9 @@ def _input_files(config: AttributionRun) -> dict[str, Path]:
     return {} if config.prompts_file is None else {"prompts_file": Path(config.prompts_file).expanduser()}
 
 
-def _legacy(data: dict[str, Any]) -> RunDefinition | None:
-    """A ``config.json`` attribution wrote before the run-folder store (the flat config)."""
-    if "format" in data or not {"ig_steps", "layers", "prompt", "prompts_file"} <= set(data):
-        return None
-    try:
-        config = AttributionRun.from_dict(data)
-    except (UsageError, TypeError, ValueError, KeyError):
-        return None
-    return RunDefinition(COMMAND, defining_fields(config), dict.fromkeys(_input_files(config)), data)
+#: A ``config.json`` attribution wrote before the run-folder store (the flat config).
+_legacy = flat_config_reader(COMMAND, AttributionRun.from_dict, ("ig_steps", "layers", "prompt", "prompts_file"),
+                             defining_fields, _input_files)
 
 
 def run_store(out: str | Path) -> RunStore:

@@ -66,7 +66,7 @@ from interp.scoring.forward import make_batches
 from interp.scoring.lm_loss import lm_batches, reference_contexts
 from interp.scoring.options import DEFAULT_LM_TOKENS, LM_CONTEXT
 from interp.scoring.summary import delta, summarize
-from interp.store import RunDefinition, RunStore
+from interp.store import RunStore, flat_config_reader
 from interp.tasks import build_task, check_task_source, task_file
 
 log = logging.getLogger(__name__)
@@ -163,15 +163,9 @@ def _input_files(config: LaserSweep) -> dict[str, Path]:
     return {k: v for k, v in files.items() if v is not None}
 
 
-def _legacy(data: dict[str, Any]) -> RunDefinition | None:
-    """A ``config.json`` written before the run-folder store (the flat config; no parts, so nothing is reused)."""
-    if "format" in data or not {"select_frac", "matrices", "rhos", "task"} <= set(data):
-        return None
-    try:
-        config = LaserSweep.from_dict(data)
-    except (UsageError, TypeError, ValueError, KeyError):
-        return None
-    return RunDefinition(COMMAND, defining_fields(config), dict.fromkeys(_input_files(config)), data)
+#: A ``config.json`` written before the run-folder store (the flat config; no parts, so nothing is reused).
+_legacy = flat_config_reader(COMMAND, LaserSweep.from_dict, ("select_frac", "matrices", "rhos", "task"),
+                             defining_fields, _input_files)
 
 
 def run_store(out: str | Path) -> RunStore:

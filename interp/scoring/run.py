@@ -32,7 +32,7 @@ from interp.scoring.edited import evaluate_edited
 from interp.scoring.evaluate import evaluate
 from interp.scoring.plots import p_the_vs_p_answer
 from interp.scoring.summary import summarize, summarize_by
-from interp.store import RunDefinition, RunStore
+from interp.store import RunStore, flat_config_reader
 from interp.tasks import build_task, check_task_source, task_file
 
 log = logging.getLogger(__name__)
@@ -88,15 +88,9 @@ def _input_files(config: EvalRun) -> dict[str, Path]:
     return {k: v for k, v in files.items() if v is not None}
 
 
-def _legacy(data: dict[str, Any]) -> RunDefinition | None:
-    """A ``config.json`` an eval wrote before the run-folder store (the flat config)."""
-    if "format" in data or not {"task", "model", "edits", "lm_cost"} <= set(data):
-        return None
-    try:
-        config = EvalRun.from_dict(data)
-    except (UsageError, TypeError, ValueError, KeyError):
-        return None
-    return RunDefinition(COMMAND, defining_fields(config), dict.fromkeys(_input_files(config)), data)
+#: A ``config.json`` an eval wrote before the run-folder store (the flat config).
+_legacy = flat_config_reader(COMMAND, EvalRun.from_dict, ("task", "model", "edits", "lm_cost"),
+                             defining_fields, _input_files)
 
 
 def run_store(out: str | Path) -> RunStore:
