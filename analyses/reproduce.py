@@ -196,8 +196,11 @@ def _command(step: Step, out: Path, tmp: Path, model: str) -> list[str]:
     return [sys.executable, *argv[1:]]
 
 
-def run_step(step: Step, out: Path, tmp: Path, model: str, log_dir: Path) -> float:
-    """Run one step (output to ``log_dir/NAME.log``); its wall time in seconds. Exit 1 naming the log when it fails."""
+def run_step(step: Step, out: Path, tmp: Path, model: str, log_dir: Path, *, echo: bool = False) -> float:
+    """Run one step (output to ``log_dir/NAME.log``); its wall time in seconds. Exit 1 naming the log when it fails.
+
+    ``echo``: print what the command printed when it ends (the full tier: results READMEs quote it).
+    """
     argv = _command(step, out, tmp, model)
     print(f"[{step.name}] {' '.join(step.argv)}", flush=True)
     t0 = time.perf_counter()
@@ -210,12 +213,20 @@ def run_step(step: Step, out: Path, tmp: Path, model: str, log_dir: Path) -> flo
             with Path(step.stdout.format(out=out, tmp=tmp, model=model)).open("w") as target:
                 rc = subprocess.run(argv, cwd=REPO, stdout=target, stderr=f, env=env).returncode
     seconds = time.perf_counter() - t0
+    if echo:
+        print(_printed(log.read_bytes().decode(errors="replace")), flush=True)
     if rc != 0:
         tail = log.read_text().strip().splitlines()[-1:] or ["(no output)"]
         print(f"error: {step.name} exited {rc} after {seconds:.0f} s: {tail[0]} (full output: {log})", file=sys.stderr)
         sys.exit(1)
     print(f"[{step.name}] done in {seconds:.0f} s", flush=True)
     return seconds
+
+
+def _printed(text: str) -> str:
+    """A log as a terminal would leave it: of each line redrawn with carriage returns (progress
+    bars), the last drawing."""
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.rstrip().split("\n"))
 
 
 def _select(steps: tuple[Step, ...], only: str | None, parser: argparse.ArgumentParser) -> list[Step]:
@@ -282,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
                 if args.replace:
                     for target in step.targets:
                         shutil.rmtree(REPO / RESULTS / target, ignore_errors=True)
-                run_step(step, REPO / RESULTS, tmp, args.model, tmp)
+                run_step(step, REPO / RESULTS, tmp, args.model, tmp, echo=True)
             return
         out = args.reference if args.write else (args.out or tmp / "quick")
         if args.write:

@@ -305,14 +305,23 @@ def test_a_run_resumed_from_a_session_without_provenance_says_so(tmp_path):
     assert len(earlier) == 1 and earlier[0]["started"] is None and earlier[0]["command"] is None
 
 
-def test_a_flat_config_of_a_committed_laser_run_reads_as_its_definition():
-    """The Gemma control runs were written before the store: their flat config.json still reads (store.flat_config_reader)."""
+#: the flat config.json of a LASER control run written before the store (the committed Gemma runs
+#: until 2026-12-05; select_indices shortened)
+FLAT_LASER_CONFIG = {
+    "out": "/work/main/results/laser/gemma-3-270m/factual-controls", "model": "embedded:gemma-3-270m", "checkpoint": None,
+    "task": "factual", "layers": "last-third", "matrices": ["mlp_in", "mlp_out"], "rhos": [0.9, 0.5, 0.25, 0.1, 0.05, 0.01, 0.005],
+    "select_frac": 0.2, "n": None, "seed": 0, "batch_size": 64, "compose": 1, "kinds": ["lowrank"], "controls": True,
+    "lm_cost": False, "lm_text": None, "lm_tokens": 512, "max_lm_loss_increase": None, "device": "cpu", "svd_cache_mb": 1024,
+    "model_display": "embedded:gemma-3-270m", "layers_resolved": [12, 13, 14, 15, 16, 17], "n_prompts": 343, "n_skipped": 21,
+    "skipped": {"multi_token_answer": 21}, "select_indices": [0, 5, 10, 18],
+}
+
+
+def test_a_flat_config_of_a_laser_run_before_the_store_reads_as_its_definition(tmp_path):
+    """LASER runs written before the store have a flat config.json: it still reads (store.flat_config_reader)."""
     from interp.laser.run import run_store
 
-    folder = Path(__file__).resolve().parents[1] / "results" / "laser" / "gemma-3-270m" / "factual-controls"
-    flat = json.loads((folder / "config.json").read_text())
-    if "format" in flat:
-        pytest.skip("the committed run was regenerated with the store")
-    definition = run_store(folder).read_definition()
+    (tmp_path / "config.json").write_text(json.dumps(FLAT_LASER_CONFIG))
+    definition = run_store(tmp_path).read_definition()
     assert definition.command == "laser-sweep" and definition.defining["task"] == "factual"
-    assert definition.defining["rhos"] == flat["rhos"] and definition.info == flat
+    assert definition.defining["rhos"] == FLAT_LASER_CONFIG["rhos"] and definition.info == FLAT_LASER_CONFIG

@@ -52,3 +52,13 @@ def test_a_quick_step_written_then_reproduced(load_script, tiny_model_dirs, tmp_
         script.main(["quick", "--only", "eval-ioi", "--model", model, "--reference", str(reference), "--out", str(tmp_path / "third")])
     assert exit_info.value.code == 1
     assert "mean_p_answer" in capsys.readouterr().out
+
+
+def test_a_full_step_prints_what_its_command_printed(load_script, tmp_path, capsys):
+    """The full tier's output is what the results READMEs quote: each step's printed lines, progress bars as last drawn."""
+    script = load_script("reproduce")
+    step = script.Step("hello", ("python", "-c", "import sys; sys.stdout.write('loading 1/2\\rloading 2/2\\nbest: 7\\n')"), ())
+    script.run_step(step, tmp_path, tmp_path, "unused", tmp_path, echo=True)
+    assert capsys.readouterr().out.split("\n")[1:3] == ["loading 2/2", "best: 7"]
+    script.run_step(step, tmp_path, tmp_path, "unused", tmp_path)
+    assert len(capsys.readouterr().out.split("\n")) == 3  # the command and its time only
