@@ -35,7 +35,7 @@ STORES = {"eval": eval_store, "laser-sweep": laser_store, "attribution": attribu
 
 #: committed folders not yet regenerated since provenance was kept (a strict xfail: when one is
 #: regenerated its test passes and fails here until it is taken off this list)
-NOT_REGENERATED: frozenset[str] = frozenset({"gsm8k/gemma-3-270m", "gsm8k/smollm2-135m"})
+NOT_REGENERATED: frozenset[str] = frozenset()
 
 
 def _definitions() -> list[Path]:
