@@ -75,6 +75,9 @@ def test_metrics_and_laser_sweep_with_a_shared_prefix(long_tiny):
             plain = collect_metrics(long_tiny, prompt_set, batches, read_logits)
             once = collect_metrics(long_tiny, prompt_set, batches)
         for name, values in plain.items():
-            np.testing.assert_allclose(once[name], values, atol=1e-5, rtol=1e-5, err_msg=f"{config} {name}")
-            np.testing.assert_allclose(result.values[name], values, atol=1e-5, rtol=1e-5, err_msg=f"{config} {name}")
+            # a random tiny model ranks the answer among near-equal logits: float rounding (1e-6) of
+            # the other path may swap it with a neighbour, so a rank may move by one
+            tol = {"atol": 1, "rtol": 0} if name == "rank" else {"atol": 1e-5, "rtol": 1e-5}
+            np.testing.assert_allclose(once[name], values, **tol, err_msg=f"{config} {name}")
+            np.testing.assert_allclose(result.values[name], values, **tol, err_msg=f"{config} {name}")
     assert not np.allclose(results[1].values["logp_answer_full"], results[0].values["logp_answer_full"])  # the edit is seen
