@@ -40,9 +40,9 @@ def _child(args: list[str], log: Path) -> None:
     os.dup2(fd, 2)
     code = 1
     try:
-        from interp.cli import app
+        from interp.cli import main
 
-        app(args, standalone_mode=True)
+        main(args)  # as the console command: its logging too ("resuming ... from step N")
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
