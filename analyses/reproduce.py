@@ -12,8 +12,11 @@ checkpoint-sweep, gsm8k, attribution, toy train and eval, lm train) at reduced s
 embedded SmolLM2-135M, a small toy run and a tiny trained GPT-NeoX, then compares every number of
 each run's result files (``summary.json``, ``best.json``, ``summary.parquet``, ...) with the
 committed ``results/quick/``: it prints one line per run with the largest difference and exits 1
-when a number differs beyond ``--rtol`` (times, paths and provenance are not compared). The quick
-runs are deterministic on a CPU with one torch thread.
+when a number differs beyond ``--rtol`` and ``--atol`` (times, paths and provenance are not
+compared). The quick runs are deterministic on a CPU with one torch thread, but not across CPUs:
+the same code and libraries on another machine's CPU kernels moved numbers by up to 9.2e-4
+relative, and near-zero ones (attribution completeness errors of 1e-7) by 3.4e-7 (2026-12-05,
+against results/quick written on 2026-12-02), so the defaults are rtol 2e-3 and atol 1e-5.
 
 **full** runs the commands the results READMEs name, in order (later ones read earlier ones'
 output: ``remove-top`` reads the LASER control runs' ``best.json``). A run folder that exists is
@@ -169,7 +172,7 @@ def read_numbers(path: Path) -> dict[str, float | str]:
     return {k: v for k, v in data.items() if not any(part.endswith(SKIP_KEYS) for part in k.split("."))}
 
 
-def compare(got: dict, want: dict, rtol: float) -> tuple[list[str], float]:
+def compare(got: dict, want: dict, rtol: float, atol: float = 1e-9) -> tuple[list[str], float]:
     """(the keys that differ, the largest relative difference of the numbers both have)."""
     bad, worst = [], 0.0
     for key in sorted(set(got) | set(want)):
@@ -182,7 +185,7 @@ def compare(got: dict, want: dict, rtol: float) -> tuple[list[str], float]:
                 continue
             diff = abs(a - b) / max(abs(b), 1e-12) if a != b else 0.0
             worst = max(worst, diff)
-            if not math.isclose(a, b, rel_tol=rtol, abs_tol=1e-9):
+            if not math.isclose(a, b, rel_tol=rtol, abs_tol=atol):
                 bad.append(f"{key} {a!r} vs {b!r}")
         elif a != b:
             bad.append(f"{key} {a!r} vs {b!r}")
@@ -248,7 +251,7 @@ class QuickReport:
         return any(r["differing"] for r in self.rows)
 
 
-def quick(steps: list[Step], out: Path, reference: Path, model: str, rtol: float, log_dir: Path) -> QuickReport:
+def quick(steps: list[Step], out: Path, reference: Path, model: str, rtol: float, log_dir: Path, atol: float = 1e-9) -> QuickReport:
     """Run the quick steps into ``out`` and compare each compared file with the same file under ``reference``."""
     report = QuickReport()
     for step in steps:
@@ -263,7 +266,7 @@ def quick(steps: list[Step], out: Path, reference: Path, model: str, rtol: float
                 report.rows.append({"step": step.name, "file": name, "seconds": seconds, "differing": 1, "max_rel_diff": math.nan,
                                     "first": f"no committed {want_path}; run with --write"})
                 continue
-            bad, worst = compare(read_numbers(out / name), read_numbers(want_path), rtol)
+            bad, worst = compare(read_numbers(out / name), read_numbers(want_path), rtol, atol)
             report.rows.append({"step": step.name, "file": name, "seconds": seconds, "differing": len(bad), "max_rel_diff": worst,
                                 "first": bad[0] if bad else ""})
     return report
@@ -279,7 +282,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="embedded:smollm2-135m", help="quick: the model of the model steps (smoke tests: a tiny one)")
     parser.add_argument("--out", type=Path, default=None, help="quick: where the runs go (default: a temporary folder)")
     parser.add_argument("--reference", type=Path, default=QUICK_DIR, help="quick: the committed runs compared with")
-    parser.add_argument("--rtol", type=float, default=1e-4, help="quick: relative tolerance of a number (default 1e-4)")
+    parser.add_argument("--rtol", type=float, default=2e-3, help="quick: relative tolerance of a number (default 2e-3: CPUs differ)")
+    parser.add_argument("--atol", type=float, default=1e-5, help="quick: absolute tolerance of a number (default 1e-5)")
     args = parser.parse_args(argv)
     steps = _select(QUICK if args.tier == "quick" else FULL, args.only, parser)
     if args.list:
@@ -301,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
                 for target in step.targets:
                     shutil.rmtree(out / target, ignore_errors=True)
         out.mkdir(parents=True, exist_ok=True)
-        report = quick(steps, out, args.reference, args.model, args.rtol, tmp if args.out is None else out)
+        report = quick(steps, out, args.reference, args.model, args.rtol, tmp if args.out is None else out, args.atol)
     frame = pd.DataFrame(report.rows)
     print(frame.to_string(index=False, float_format=lambda x: f"{x:.2g}"))
     total = frame.drop_duplicates("step")["seconds"].sum()
@@ -311,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"quick tier: numbers differ from {args.reference} (in {total:.0f} s)", file=sys.stderr)
         sys.exit(1)
     else:
-        print(f"quick tier: every number matches {args.reference} within rtol {args.rtol:g} (in {total:.0f} s)")
+        print(f"quick tier: every number matches {args.reference} within rtol {args.rtol:g}, atol {args.atol:g} (in {total:.0f} s)")
 
 
 if __name__ == "__main__":

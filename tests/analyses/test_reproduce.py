@@ -46,7 +46,7 @@ def test_a_quick_step_written_then_reproduced(load_script, tiny_model_dirs, tmp_
     assert "every number matches" in capsys.readouterr().out
 
     summary = json.loads((reference / "eval-ioi" / "summary.json").read_text())
-    summary["mean_p_answer"] *= 1.01  # a committed number the code no longer prints
+    summary["mean_p_answer"] *= 1.1  # a committed number the code no longer prints (10%: beyond the tolerances)
     (reference / "eval-ioi" / "summary.json").write_text(json.dumps(summary))
     with pytest.raises(SystemExit) as exit_info:
         script.main(["quick", "--only", "eval-ioi", "--model", model, "--reference", str(reference), "--out", str(tmp_path / "third")])
