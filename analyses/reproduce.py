@@ -13,9 +13,8 @@ embedded SmolLM2-135M, a small toy run and a tiny trained GPT-NeoX, then compare
 each run's result files (``summary.json``, ``best.json``, ``summary.parquet``, ...) with the
 committed ``results/quick/``: it prints one line per run with the largest difference and exits 1
 when a number differs beyond ``--rtol`` and ``--atol`` (times, paths and provenance are not
-compared). The quick runs are deterministic on a CPU with one torch thread, but not across CPUs:
-the same code and libraries on another machine's CPU kernels moved numbers by up to 9.2e-4
-relative, and near-zero ones (attribution completeness errors of 1e-7) by 3.4e-7 (2026-12-05,
+compared). The quick runs are deterministic on a CPU with one torch thread, but not across
+machines: the same code and torch on another machine moved numbers by up to 9.2e-4 relative, and near-zero ones (attribution completeness errors of 1e-7) by 3.4e-7 (2026-12-05,
 against results/quick written on 2026-12-02), so the defaults are rtol 2e-3 and atol 1e-5.
 
 **full** runs the commands the results READMEs name, in order (later ones read earlier ones'
@@ -282,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="embedded:smollm2-135m", help="quick: the model of the model steps (smoke tests: a tiny one)")
     parser.add_argument("--out", type=Path, default=None, help="quick: where the runs go (default: a temporary folder)")
     parser.add_argument("--reference", type=Path, default=QUICK_DIR, help="quick: the committed runs compared with")
-    parser.add_argument("--rtol", type=float, default=2e-3, help="quick: relative tolerance of a number (default 2e-3: CPUs differ)")
+    parser.add_argument("--rtol", type=float, default=2e-3, help="quick: relative tolerance of a number (default 2e-3: machines differ)")
     parser.add_argument("--atol", type=float, default=1e-5, help="quick: absolute tolerance of a number (default 1e-5)")
     args = parser.parse_args(argv)
     steps = _select(QUICK if args.tier == "quick" else FULL, args.only, parser)
