@@ -22,10 +22,10 @@ from interp.lm.checkpoint import run_store as lm_store
 from interp.paths import REPO_ROOT
 from interp.scoring.run import run_store as eval_store
 from interp.show import show_lines
+from interp.store import DEFINITION_FILES, TOY_FORMAT, run_command
 from interp.toy.checkpoint import run_store as toy_store
 
 RESULTS = REPO_ROOT / "results"
-DEFINITION_NAMES = ("config.json", "sweep.json", "train.json")
 STAMP_KEYS = ("interp_version", "git_commit", "git_dirty", "python", "libraries", "platform", "device", "dtype",
               "torch_threads", "started", "finished", "command")
 LIBRARIES = ("torch", "transformers", "transformer_lens")
@@ -39,7 +39,7 @@ NOT_REGENERATED: frozenset[str] = frozenset()
 
 
 def _definitions() -> list[Path]:
-    found = [p for name in DEFINITION_NAMES for p in RESULTS.rglob(name) if "parts" not in p.parts]
+    found = [p for name in DEFINITION_FILES for p in RESULTS.rglob(name) if "parts" not in p.parts]
     found += list(RESULTS.rglob("config_*.json"))
     return sorted(found)
 
@@ -73,16 +73,12 @@ def test_a_committed_run_records_its_provenance(path):
     assert stamp["command"].split()[0] in {"interp", "python", "interp.run(...)"} or "(" in stamp["command"]
 
 
-@pytest.mark.parametrize("folder", _marked(sorted({p.parent for p in DEFINITIONS if p.name in DEFINITION_NAMES})), ids=_id)
+@pytest.mark.parametrize("folder", _marked(sorted({p.parent for p in DEFINITIONS if p.name in DEFINITION_FILES})), ids=_id)
 def test_a_committed_run_folder_loads_with_the_current_code(folder):
     lines = show_lines(folder)
     assert not any("none recorded" in line for line in lines), lines
-    data = read_json(next(folder / n for n in DEFINITION_NAMES if (folder / n).is_file()))
-    command = data.get("command") if data.get("format") == "interp-run" else None
-    if command is None and (folder / "sweep.json").is_file():
-        command = "checkpoint-sweep"
-    if command is None and data.get("format") == "interp-toy":
-        command = "toy train"
+    found = run_command(folder)
+    command = found[0] if found else "toy train" if read_json(folder / "config.json").get("format") == TOY_FORMAT else None
     if command is None:  # an analysis script's own config: show is what reads it back
         assert lines[0].startswith(f"{folder}: an analysis"), lines[0]
         return
