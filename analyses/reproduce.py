@@ -14,8 +14,9 @@ each run's result files (``summary.json``, ``best.json``, ``summary.parquet``, .
 committed ``results/quick/``: it prints one line per run with the largest difference and exits 1
 when a number differs beyond ``--rtol`` and ``--atol`` (times, paths and provenance are not
 compared). The quick runs are deterministic on a CPU with one torch thread, but not across
-machines: the same code and torch on another machine moved numbers by up to 9.2e-4 relative, and near-zero ones (attribution completeness errors of 1e-7) by 3.4e-7 (2026-12-05,
-against results/quick written on 2026-12-02), so the defaults are rtol 2e-3 and atol 1e-5.
+machines: the same code and torch on another machine moved numbers by up to 9.2e-4 relative,
+and near-zero ones (attribution completeness errors of 1e-7) by 3.4e-7 (2026-12-05, against
+results/quick written on 2026-12-02), so the defaults are rtol 2e-3 and atol 1e-5.
 
 **full** runs the commands the results READMEs name, in order (later ones read earlier ones'
 output: ``remove-top`` reads the LASER control runs' ``best.json``). A run folder that exists is
@@ -250,7 +251,7 @@ class QuickReport:
         return any(r["differing"] for r in self.rows)
 
 
-def quick(steps: list[Step], out: Path, reference: Path, model: str, rtol: float, log_dir: Path, atol: float = 1e-9) -> QuickReport:
+def quick(steps: list[Step], out: Path, reference: Path, model: str, rtol: float, atol: float, log_dir: Path) -> QuickReport:
     """Run the quick steps into ``out`` and compare each compared file with the same file under ``reference``."""
     report = QuickReport()
     for step in steps:
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
                 for target in step.targets:
                     shutil.rmtree(out / target, ignore_errors=True)
         out.mkdir(parents=True, exist_ok=True)
-        report = quick(steps, out, args.reference, args.model, args.rtol, tmp if args.out is None else out, args.atol)
+        report = quick(steps, out, args.reference, args.model, args.rtol, args.atol, tmp if args.out is None else out)
     frame = pd.DataFrame(report.rows)
     print(frame.to_string(index=False, float_format=lambda x: f"{x:.2g}"))
     total = frame.drop_duplicates("step")["seconds"].sum()
