@@ -15,68 +15,31 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from kill_driver import drive_until
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL") or not hasattr(os, "fork"), reason="needs SIGKILL and fork")
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 ATTEMPTS = 4
 SEED = 20240614
 ARGS = ["--steps", "all", "--task", "factual", "--n", "6", "--laser", "1:mlp_in:0.5", "--device", "cpu"]
 TIMEOUT_S = 300
 
 
-#: the kill span as a multiple of the uninterrupted run's time, tried in turn until a kill lands after
-#: a part was written (the child runs at another speed than the in-process reference: a loaded CI
-#: machine, a cold cache, so a fixed span can end before the first part on one machine)
-SPAN_SCALES = (1, 2, 4)
-
-
 def _kill_and_resume(tmp_path: Path, seconds: float, n_parts: int, command: list[str]) -> dict:
     """Drive ``interp COMMAND`` through ATTEMPTS random kills and a final run; check what holds for
     every command (no torn file, enough kills, a clean end, no finished part written again)."""
-    import shutil
-
     out = Path(command[command.index("--out") + 1])
-    for scale in SPAN_SCALES:
-        shutil.rmtree(out, ignore_errors=True)
-        attempts, final = _drive(tmp_path, seconds * scale, n_parts, command)
-        for a in attempts:
-            assert not a["torn"], f"attempt {a['attempt']} left torn files: {a['torn']}"
-            assert a["killed"] or a["rc"] == 0, (tmp_path / f"attempt{a['attempt']}.log").read_text()[-2000:]
-        assert final["rc"] == 0, final["output"][-2000:]
-        assert not final["torn"]
-        if final["parts_before"] > 0:
-            break
-
-    assert sum(a["killed"] for a in attempts) >= 2, f"too few runs were killed before finishing: {attempts}"
+    _, final = drive_until(tmp_path, out, seconds, n_parts, command, seed=SEED, attempts=ATTEMPTS, timeout=TIMEOUT_S,
+                           exercised=lambda attempts, final: final["parts_before"] > 0)
     assert final["parts_before"] > 0, "no run was killed after writing a part: the resume from parts was not exercised"
     assert final["rewritten"] == []  # finished parts are kept, not made again
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]
     return final
-
-
-def _drive(tmp_path: Path, span: float, n_parts: int, command: list[str]) -> tuple[list[dict], dict]:
-    """``run_killer.py`` over ``command`` with kills drawn within ``span`` seconds: (attempts, final run)."""
-    report_path = tmp_path / "report.json"
-    driver = subprocess.run(
-        [sys.executable, str(HERE / "run_killer.py"), str(report_path), str(SEED), str(ATTEMPTS), f"{span:.3f}",
-         str(n_parts), "--", *command],
-        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}, cwd=REPO,
-        timeout=TIMEOUT_S,
-    )
-    assert driver.returncode == 0, driver.stderr[-3000:]
-    report = json.loads(report_path.read_text())
-    attempts, final = report["attempts"], report["final"]
-    print(f"span {span:.2f} s, attempts:", [{k: a[k] for k in ("moment", "killed", "parts_before", "rc")} for a in attempts])
-    return attempts, final
 
 
 def _reference(tmp_path: Path, command: list[str]) -> tuple[Path, float]:

@@ -17,13 +17,12 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from cli_helpers import assert_one_line_error, run
+from kill_driver import drive_until
 from safetensors.torch import load_file
 
 from interp.store import STATE_FILE
@@ -31,8 +30,6 @@ from interp.toy.checkpoint import checkpoint_steps
 from interp.toy.configs import preset, with_overrides
 from interp.toy.train import train
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 STEPS = 64
 TINY = {"model.d_model": 16, "model.d_mlp": 16, "model.n_ctx": 16, "data.seq_len": 16, "optim.batch_size": 16,
         "eval_sequences": 16}
@@ -117,40 +114,25 @@ def test_killed_at_random_moments_then_resumed_equals_the_uninterrupted_run(unin
     out = tmp_path / "killed"
     # each attempt is killed within 0.6 of the training time after taking the lock, so several are
     # killed mid-way and the run advances from one to the next (a finished run makes the rest no-ops)
-    # the span grows (x2, x4) when no kill landed after a checkpoint: the child can run slower than
-    # the in-process reference (a loaded CI machine), so a fixed span may end before the first one
-    for scale in (1, 2, 4):
-        shutil.rmtree(out, ignore_errors=True)
-        span = KILL_SPAN * seconds * scale
-        report_path = tmp_path / "report.json"
-        driver = subprocess.run(
-            [sys.executable, str(HERE / "run_killer.py"), str(report_path), str(SEED), str(ATTEMPTS), f"{span:.3f}", "1",
-             "--", *ARGS, "--out", str(out)],
-            capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}, cwd=REPO,
-            timeout=TIMEOUT_S,
-        )
-        assert driver.returncode == 0, driver.stderr[-3000:]
-        report = json.loads(report_path.read_text())
-        attempts, final = report["attempts"], report["final"]
-        print(f"span {span:.2f} s, attempts:", [{k: a[k] for k in ("moment", "killed", "rc")} for a in attempts])
-        for a in attempts:
-            assert not a["torn"], f"attempt {a['attempt']} left torn files: {a['torn']}"
-            assert a["killed"] or a["rc"] == 0, (tmp_path / f"attempt{a['attempt']}.log").read_text()[-2000:]
-        assert final["rc"] == 0 and not final["torn"], final["output"][-2000:]
-        _assert_same_run(out, reference)
-        # some session resumed from a step after 0 (each session logs where it resumed from)
+
+    def resumed_from(attempts: list[dict], final: dict) -> list[int]:
+        """The steps the sessions resumed from (each logs it)."""
         logs = [(tmp_path / f"attempt{a['attempt']}.log").read_text() for a in attempts] + [final["output"]]
-        resumed = [int(m) for text in logs for m in re.findall(r"resuming .* from step (\d+) of", text)]
-        if resumed and max(resumed) > 0:
-            break
-    assert sum(a["killed"] for a in attempts) >= 2, f"too few runs were killed before finishing: {attempts}"
+        return [int(m) for text in logs for m in re.findall(r"resuming .* from step (\d+) of", text)]
+
+    def exercised(attempts: list[dict], final: dict) -> bool:
+        _assert_same_run(out, reference)
+        return max(resumed_from(attempts, final), default=0) > 0
+
+    attempts, final = drive_until(tmp_path, out, KILL_SPAN * seconds, 1, [*ARGS, "--out", str(out)], seed=SEED,
+                                  attempts=ATTEMPTS, timeout=TIMEOUT_S, exercised=exercised)
+    resumed = resumed_from(attempts, final)
     provenance = json.loads((out / "config.json").read_text())["provenance"]
     assert resumed and max(resumed) > 0, f"no session resumed from a step after 0 (resumed from: {resumed})"
     assert len(provenance["earlier_sessions"]) >= 2
 
 
 def test_another_config_is_refused_naming_the_option_and_the_run_is_left_as_it_was(uninterrupted, tmp_path):
-    import shutil
 
     out = shutil.copytree(uninterrupted[0], tmp_path / "run")
     before = {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*") if p.is_file()}
@@ -162,7 +144,6 @@ def test_another_config_is_refused_naming_the_option_and_the_run_is_left_as_it_w
 
 
 def test_a_finished_run_again_is_a_no_op_that_says_so(uninterrupted, tmp_path, caplog):
-    import shutil
 
     out = shutil.copytree(uninterrupted[0], tmp_path / "run")
     before = {p.relative_to(out).as_posix(): (p.stat().st_mtime_ns, p.read_bytes()) for p in out.rglob("*") if p.is_file()}
